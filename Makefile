@@ -1,0 +1,41 @@
+# Every target installs what is missing first (tools/install.sh is idempotent and caches mmcv).
+VENV ?= .venv
+ifeq ($(VENV),none)
+PY ?= python3
+else
+PY ?= $(VENV)/bin/python
+endif
+STAMP := $(if $(filter none,$(VENV)),.install-stamp,$(VENV)/.install-stamp)
+PYTEST_ARGS ?=
+
+.PHONY: install test test-fast demo lint format benchmark clean
+
+$(STAMP): tools/install.sh setup.cfg
+	VENV=$(VENV) bash tools/install.sh
+	touch $(STAMP)
+
+install: $(STAMP)
+
+test: $(STAMP)
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+test-fast: $(STAMP)
+	$(PY) -m pytest -m "not slow" $(PYTEST_ARGS)
+
+demo: $(STAMP)
+	bash tools/demo.sh
+
+lint: $(STAMP)
+	$(PY) -m flake8 fashionpedia_plugin tools tests configs
+	$(PY) -m isort --check-only --diff fashionpedia_plugin tools tests
+	$(PY) -m yapf --diff --recursive fashionpedia_plugin tools tests
+
+format: $(STAMP)
+	$(PY) -m isort fashionpedia_plugin tools tests
+	$(PY) -m yapf -i --recursive fashionpedia_plugin tools tests
+
+benchmark: $(STAMP)
+	$(PY) tools/analysis_tools/benchmark_eval.py
+
+clean:
+	rm -rf $(STAMP) build *.egg-info .pytest_cache

@@ -1,0 +1,14 @@
+"""Fashionpedia plugin for MMDetection 3.x: dataset, transforms, Attribute-Mask R-CNN head,
+attribute-aware metric and hooks, registered with mmdet's registries.
+
+Pulled into a config with ``custom_imports = dict(imports=['fashionpedia_plugin'])``.
+Importing it applies the upstream workarounds in :mod:`fashionpedia_plugin.compat`.
+"""
+from . import compat  # noqa: F401  (applies upstream workarounds on import)
+from .datasets import *  # noqa: F401,F403
+from .engine import *  # noqa: F401,F403
+from .evaluation import *  # noqa: F401,F403
+from .models import *  # noqa: F401,F403
+from .version import __version__
+
+__all__ = ['__version__']

@@ -1,0 +1,118 @@
+"""``FashionpediaDataset``: COCO-style instances plus per-instance fine-grained attributes."""
+import os.path as osp
+from collections import Counter
+
+from mmdet.datasets import CocoDataset
+from mmdet.registry import DATASETS
+from mmengine.logging import print_log
+
+from . import taxonomy
+from .validation import (FashionpediaDataError, check_annotations, degenerate_reason,
+                         load_annotation_json)
+
+
+@DATASETS.register_module()
+class FashionpediaDataset(CocoDataset):
+    """Fashionpedia ``instances_attributes_{train,val}2020.json`` (46 classes, 294 attributes).
+
+    Each parsed instance carries, next to mmdet's ``bbox``/``bbox_label``/``mask``/
+    ``ignore_flag`` (``iscrowd``), an ``attributes`` list of contiguous attribute indices
+    (0..293, ascending official sparse id). ``LoadFashionpediaAnnotations`` turns them into a
+    ``(N, 294)`` multi-hot ``gt_attributes``.
+
+    The annotation file is validated when the dataset is built: a missing or malformed file,
+    unknown category or attribute ids, duplicate ids and (with ``check_image_files``) missing
+    images raise :class:`FashionpediaDataError` naming the file and the id, before training
+    starts. Degenerate boxes/masks are skipped, counted by reason and logged once.
+
+    Args:
+        check_image_files (bool): stat every image at load time (cheap: 45k stats take ~1 s).
+    """
+
+    METAINFO = dict(
+        classes=taxonomy.CLASSES,
+        palette=taxonomy.palette(),
+        attribute_ids=taxonomy.ATTRIBUTE_IDS,
+        attribute_names=taxonomy.ATTRIBUTE_NAMES,
+        attribute_supercategories=taxonomy.ATTRIBUTE_SUPERCATEGORIES,
+        categories_with_attributes=taxonomy.CATEGORIES_WITH_ATTRIBUTES,
+    )
+
+    def __init__(self, *args, check_image_files=True, **kwargs):
+        self.check_image_files = check_image_files
+        self.skipped_annotations = Counter()
+        super().__init__(*args, **kwargs)
+
+    def load_data_list(self):
+        data = load_annotation_json(self.ann_file)
+        report = check_annotations(data, self.ann_file)
+        if report.errors:
+            raise FashionpediaDataError(report.summary(self.ann_file))
+        for w in report.warnings[:5]:
+            print_log(w, logger='current', level=30)
+        data_list = self._parse_coco(data)
+        if self.check_image_files:
+            missing = [d['img_path'] for d in data_list if not osp.isfile(d['img_path'])]
+            if missing:
+                hint = ''
+                nested = [sub for sub in ('train', 'test', 'val', 'images')
+                          if osp.isfile(osp.join(osp.dirname(missing[0]), sub,
+                                                 osp.basename(missing[0])))]
+                if nested:
+                    hint = (f' The images sit one folder deeper: set data_prefix=dict('
+                            f"img='{osp.join(self.data_prefix['img'], nested[0])}/').")
+                raise FashionpediaDataError(
+                    f'{self.ann_file}: {len(missing)} of {len(data_list)} image files not found, '
+                    f'first: {missing[0]}.{hint}')
+        if self.skipped_annotations:
+            total = sum(self.skipped_annotations.values())
+            detail = ', '.join(f'{n} {r}' for r, n in self.skipped_annotations.most_common())
+            print_log(f'{self.ann_file}: skipped {total} degenerate annotation(s): {detail}',
+                      logger='current', level=30)
+        return data_list
+
+    def _parse_coco(self, data):
+        """``CocoDataset.load_data_list`` on the already-read JSON (no second read)."""
+        self.coco = self.COCOAPI()
+        self.coco.dataset = data
+        self.coco.createIndex()
+        self.cat_ids = self.coco.get_cat_ids(cat_names=self.metainfo['classes'])
+        self.cat2label = {cat_id: i for i, cat_id in enumerate(self.cat_ids)}
+        self.cat_img_map = {k: list(v) for k, v in self.coco.cat_img_map.items()}
+        data_list = []
+        for img_id in self.coco.get_img_ids():
+            raw_img_info = dict(self.coco.load_imgs([img_id])[0], img_id=img_id)
+            raw_ann_info = self.coco.load_anns(self.coco.get_ann_ids(img_ids=[img_id]))
+            data_list.append(self.parse_data_info(
+                dict(raw_ann_info=raw_ann_info, raw_img_info=raw_img_info)))
+        del self.coco
+        return data_list
+
+    def parse_data_info(self, raw_data_info):
+        """Like ``CocoDataset.parse_data_info`` plus ``attributes``; skips are counted."""
+        img_info = raw_data_info['raw_img_info']
+        data_info = dict(
+            img_path=osp.join(self.data_prefix['img'], img_info['file_name']),
+            img_id=img_info['img_id'], seg_map_path=None,
+            height=img_info['height'], width=img_info['width'])
+        instances = []
+        for ann in raw_data_info['raw_ann_info']:
+            if ann.get('ignore', False):
+                self.skipped_annotations['marked ignore'] += 1
+                continue
+            reason = degenerate_reason(ann, img_info['width'], img_info['height'])
+            if reason is not None:
+                self.skipped_annotations[reason] += 1
+                continue
+            if ann['category_id'] not in self.cat2label:
+                self.skipped_annotations['category not in metainfo classes'] += 1
+                continue
+            x1, y1, w, h = ann['bbox']
+            instances.append(dict(
+                bbox=[x1, y1, x1 + w, y1 + h],
+                bbox_label=self.cat2label[ann['category_id']],
+                ignore_flag=1 if ann.get('iscrowd', False) else 0,
+                mask=ann['segmentation'],
+                attributes=taxonomy.attribute_ids_to_indices(ann.get('attribute_ids') or [])))
+        data_info['instances'] = instances
+        return data_info
