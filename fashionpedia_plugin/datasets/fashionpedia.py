@@ -1,4 +1,5 @@
 """``FashionpediaDataset``: COCO-style instances plus per-instance fine-grained attributes."""
+import copy
 import os.path as osp
 from collections import Counter
 
@@ -76,9 +77,11 @@ class FashionpediaDataset(CocoDataset):
         self.coco = self.COCOAPI()
         self.coco.dataset = data
         self.coco.createIndex()
+        # mmdet's COCO wrapper aliases these in __init__, before our createIndex
+        self.coco.img_ann_map, self.coco.cat_img_map = self.coco.imgToAnns, self.coco.catToImgs
         self.cat_ids = self.coco.get_cat_ids(cat_names=self.metainfo['classes'])
         self.cat2label = {cat_id: i for i, cat_id in enumerate(self.cat_ids)}
-        self.cat_img_map = {k: list(v) for k, v in self.coco.cat_img_map.items()}
+        self.cat_img_map = copy.deepcopy(self.coco.cat_img_map)  # a defaultdict
         data_list = []
         for img_id in self.coco.get_img_ids():
             raw_img_info = dict(self.coco.load_imgs([img_id])[0], img_id=img_id)

@@ -1,1 +1,4 @@
-__all__ = []
+from .functional import FashionpediaEval
+from .metrics import FashionpediaMetric
+
+__all__ = ['FashionpediaEval', 'FashionpediaMetric']

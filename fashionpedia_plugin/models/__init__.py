@@ -1,1 +1,3 @@
-__all__ = []
+from .roi_heads import AttributeConvFCBBoxHead, AttributeRoIHead
+
+__all__ = ['AttributeConvFCBBoxHead', 'AttributeRoIHead']

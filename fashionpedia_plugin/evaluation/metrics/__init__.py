@@ -1,1 +1,3 @@
-__all__ = []
+from .fashionpedia_metric import FashionpediaMetric
+
+__all__ = ['FashionpediaMetric']
