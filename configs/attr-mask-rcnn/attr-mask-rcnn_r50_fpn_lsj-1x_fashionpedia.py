@@ -4,8 +4,7 @@
 _base_ = [
     '../_base_/models/attr-mask-rcnn_r50_fpn.py',
     '../_base_/datasets/fashionpedia_instance.py',
-    '../_base_/schedules/schedule_1x.py',
-    'mmdet::_base_/default_runtime.py',
+    '../_base_/schedules/schedule_1x.py',  # + mmdet's default runtime
 ]
 
 # LSJ crops are 1024x1024; pad every batch to exactly that size

@@ -3,8 +3,7 @@
 _base_ = [
     'mmdet::_base_/models/mask-rcnn_r50_fpn.py',
     '../_base_/datasets/fashionpedia_instance.py',
-    '../_base_/schedules/schedule_1x.py',
-    'mmdet::_base_/default_runtime.py',
+    '../_base_/schedules/schedule_1x.py',  # + mmdet's default runtime
 ]
 
 model = dict(

@@ -4,6 +4,10 @@
 # lr: 0.32 at batch 256 -> 0.02 at batch 16 (linear scaling); SGD momentum 0.9, wd 4e-5.
 # Steps at the official fractions 15,000/16,875 = 0.889 and 16,250/16,875 = 0.963.
 # Warm-up: 500 steps x 256 = 128k images = 8,000 iterations at batch 16.
+# Inherits mmdet's default runtime because its hooks are set here (checkpoint every
+# val_interval, save_best on segm mAP) and mmengine forbids the same key in two sibling bases.
+_base_ = 'mmdet::_base_/default_runtime.py'
+
 max_iters = 90000
 milestones = [80000, 86667]  # 0.889 x 90k, 0.963 x 90k
 val_interval = 5000  # every 5k x 16 / 45,623 ~= 1.75 epochs

@@ -76,7 +76,16 @@ class FashionpediaMetric(CocoMetric):
         logger = MMLogger.get_current_instance()
         eval_results = super().compute_metrics(results)
         json_results, self._json_results = self._json_results, {}
-        if self.format_only or not self.attribute_metric:
+        if self.format_only:
+            return eval_results
+        for metric in self.metrics:
+            # CocoMetric logs an error and returns no keys when nothing was detected (an
+            # untrained model); report zeros so save_best and curves keep working.
+            if metric in ('bbox', 'segm') and f'{metric}_mAP' not in eval_results:
+                logger.warning(f'No {metric} predictions on the whole dataset: AP = 0.')
+                for name in ('mAP', 'mAP_50', 'mAP_75', 'mAP_s', 'mAP_m', 'mAP_l'):
+                    eval_results[f'{metric}_{name}'] = 0.0
+        if not self.attribute_metric:
             return eval_results
         if 'attributes' not in self._coco_api.dataset:
             raise ValueError(f'{self.ann_file}: ground truth has no "attributes" list; the '
@@ -85,8 +94,7 @@ class FashionpediaMetric(CocoMetric):
             preds = json_results.get(iou_type, [])
             if not preds:
                 logger.warning(f'No {iou_type} predictions: IoU+F1 metrics are 0.')
-                summary = dict.fromkeys(HEADLINE_KEYS, 0.0)
-                eval_results.update({f'{iou_type}_iouf1_{k}': 0.0 for k in summary})
+                eval_results.update({f'{iou_type}_iouf1_{k}': 0.0 for k in HEADLINE_KEYS})
                 continue
             with contextlib.redirect_stdout(io.StringIO()):
                 coco_dt = self._coco_api.loadRes(preds)
