@@ -37,7 +37,7 @@ def make_case(seed, num_images=20, gts_per_image=8, dets_per_image=30, num_class
         for _ in range(n_gt):
             cat = int(rng.randint(num_classes))
             # mix of small (< 32^2), medium and large objects
-            bw, bh = (rng.uniform(4, 160), rng.uniform(4, 160))
+            bw, bh = rng.uniform(4, 0.95 * w), rng.uniform(4, 0.95 * h)
             x, y = rng.uniform(0, w - bw), rng.uniform(0, h - bh)
             seg = _polygon(rng, x, y, bw, bh)
             rle = mask_utils.merge(mask_utils.frPyObjects(seg, h, w))

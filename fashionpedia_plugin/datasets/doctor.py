@@ -1,0 +1,105 @@
+"""Data doctor: checks a Fashionpedia annotation file against its image folder.
+
+Used by ``tools/analysis_tools/data_doctor.py``. Finds what breaks or silently degrades training
+*before* it starts: missing images (and whether they sit one folder deeper, as after unzipping
+``train2020.zip`` -> ``train/``), unreadable/corrupt images, width/height that disagree with the
+JSON, unknown category/attribute ids, duplicate ids, degenerate masks/boxes, attributes on
+categories that never carry any; then prints statistics.
+"""
+import os
+import os.path as osp
+import random
+from collections import Counter
+
+from PIL import Image
+from tqdm import tqdm
+
+from . import taxonomy
+from .validation import annotation_statistics, check_annotations
+
+
+def _nested_prefix(img_dir, file_name, subdirs):
+    for sub in subdirs:
+        if osp.isfile(osp.join(img_dir, sub, file_name)):
+            return sub
+    return None
+
+
+def check_images(data, img_dir, full_decode=False, progress=True):
+    """Yields ``(kind, message)`` problems of the image files. ``kind`` in
+    {missing image, nested folder, unreadable image, size mismatch}."""
+    problems = []
+    subdirs = sorted(d for d in os.listdir(img_dir) if osp.isdir(osp.join(img_dir, d))) \
+        if osp.isdir(img_dir) else []
+    nested = Counter()
+    for img in tqdm(data['images'], desc='checking images', unit='img', disable=not progress):
+        name = img.get('file_name', '')
+        path = osp.join(img_dir, name)
+        if not osp.isfile(path):
+            sub = _nested_prefix(img_dir, name, subdirs)
+            if sub is not None:
+                nested[sub] += 1
+            else:
+                problems.append(('missing image', f'image id {img.get("id")}: {path} not found'))
+            continue
+        try:
+            with Image.open(path) as im:
+                size = im.size
+                if full_decode:
+                    im.load()
+                else:
+                    im.verify()
+        except Exception as e:  # PIL raises many types for broken files
+            problems.append(('unreadable image',
+                             f'image id {img.get("id")}: {path} cannot be read ({e})'))
+            continue
+        if (img.get('width'), img.get('height')) != size:
+            problems.append(('size mismatch', f'image id {img.get("id")}: {path} is '
+                             f'{size[0]}x{size[1]}, the JSON says '
+                             f'{img.get("width")}x{img.get("height")}'))
+    for sub, n in nested.items():
+        problems.append(('nested folder', f'{n} image(s) are one folder deeper, in '
+                         f'{osp.join(img_dir, sub)}/: use data_prefix=dict(img='
+                         f"'{osp.join(img_dir, sub)}/')"))
+    return problems
+
+
+def statistics_table(data):
+    stats = annotation_statistics(data)
+    per_img = stats['instances_per_image']
+    lines = [f'images: {len(data["images"])}   instances: {len(data["annotations"])}   '
+             f'instances/image: mean {sum(per_img) / max(len(per_img), 1):.2f}, '
+             f'max {max(per_img, default=0)}, images without instances: '
+             f'{sum(1 for c in per_img if c == 0)}',
+             f'{"id":>3}  {"category":<42} {"instances":>9} {"with attrs":>10} {"attrs":>7}']
+    for cid, name in enumerate(taxonomy.CLASSES):
+        n = stats['instances'].get(cid, 0)
+        if n:
+            lines.append(f'{cid:>3}  {name[:42]:<42} {n:>9} '
+                         f'{stats["instances_with_attributes"].get(cid, 0):>10} '
+                         f'{stats["attributes"].get(cid, 0):>7}')
+    return '\n'.join(lines)
+
+
+def diagnose(data, ann_file, img_dir, full_decode=False, progress=True):
+    """All problems: ``(errors, warnings)``, each a list of ``(kind, message)``."""
+    rep = check_annotations(data, ann_file)
+    errors = list(rep.errors) + check_images(data, img_dir, full_decode, progress)
+    warnings = [('attributes on a category without attributes' if 'never carries' in w
+                 else 'category name', w) for w in rep.warnings]
+    for reason, n in rep.skipped.items():
+        warnings.append(('degenerate annotation', f'{n} annotation(s) will be skipped: {reason}'))
+    return errors, warnings
+
+
+def make_subset(data, num_images, shuffle=False, seed=0):
+    """The first (or ``shuffle``: seeded random) ``num_images`` images with their annotations."""
+    images = list(data['images'])
+    if shuffle:
+        random.Random(seed).shuffle(images)
+    images = images[:num_images]
+    keep = {img['id'] for img in images}
+    out = {k: v for k, v in data.items() if k not in ('images', 'annotations')}
+    out['images'] = images
+    out['annotations'] = [a for a in data['annotations'] if a.get('image_id') in keep]
+    return out

@@ -1,0 +1,64 @@
+"""Check a Fashionpedia annotation file and its images before training; or cut a mini subset.
+
+  python tools/analysis_tools/data_doctor.py ANN_JSON IMG_DIR [--full-decode] [--max-report N]
+  python tools/analysis_tools/data_doctor.py ANN_JSON --subset N [--random --seed S] --out FILE
+
+Exit code: 0 clean (warnings allowed), 1 errors found, 2 bad arguments / unreadable JSON.
+"""
+import argparse
+import json
+import sys
+from collections import Counter
+
+from fashionpedia_plugin.datasets.doctor import diagnose, make_subset, statistics_table
+from fashionpedia_plugin.datasets.validation import FashionpediaDataError, load_annotation_json
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(description='Fashionpedia data doctor')
+    p.add_argument('ann_file', help='instances_attributes_*.json')
+    p.add_argument('img_dir', nargs='?', help='the folder the file_names are relative to')
+    p.add_argument('--full-decode', action='store_true', help='decode every image (slow)')
+    p.add_argument('--max-report', type=int, default=20, help='problems listed per kind')
+    p.add_argument('--subset', type=int, help='write the first N images (and annotations)')
+    p.add_argument('--random', action='store_true', help='--subset picks N random images')
+    p.add_argument('--seed', type=int, default=0)
+    p.add_argument('--out', help='output JSON for --subset')
+    a = p.parse_args(argv)
+    try:
+        data = load_annotation_json(a.ann_file)
+    except FashionpediaDataError as e:
+        print(f'error: {e}', file=sys.stderr)
+        return 2
+    if a.subset is not None:
+        if not a.out:
+            print('error: --subset needs --out FILE', file=sys.stderr)
+            return 2
+        sub = make_subset(data, a.subset, a.random, a.seed)
+        with open(a.out, 'w') as f:
+            json.dump(sub, f)
+        print(f'wrote {len(sub["images"])} images, {len(sub["annotations"])} annotations '
+              f'to {a.out}')
+        return 0
+    if not a.img_dir:
+        print('error: IMG_DIR is required to check images', file=sys.stderr)
+        return 2
+    errors, warnings = diagnose(data, a.ann_file, a.img_dir, a.full_decode)
+    print(statistics_table(data))
+    for title, items in (('ERRORS', errors), ('WARNINGS', warnings)):
+        if not items:
+            continue
+        kinds = Counter(k for k, _ in items)
+        print(f'\n{title}: ' + ', '.join(f'{n} {k}' for k, n in kinds.items()))
+        shown = Counter()
+        for kind, msg in items:
+            shown[kind] += 1
+            if shown[kind] <= a.max_report:
+                print(f'  [{kind}] {msg}')
+    print(f'\n{"FAILED" if errors else "OK"}: {len(errors)} error(s), {len(warnings)} warning(s) '
+          f'in {a.ann_file}')
+    return 1 if errors else 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())
