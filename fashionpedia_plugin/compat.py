@@ -8,8 +8,8 @@ without it.
 
 1. ``checkpoint_weights_only`` -- mmengine 0.10.7 calls ``torch.load(filename)`` without
    ``weights_only``. Since torch 2.6 that defaults to ``True``, and a checkpoint written by an
-   mmengine ``Runner`` (``message_hub`` holds ``HistoryBuffer`` objects and numpy scalars) fails with
-   ``UnpicklingError: Weights only load failed``. That breaks ``--resume``, ``load_from`` and
+   mmengine ``Runner`` (``message_hub`` holds ``HistoryBuffer`` objects and numpy scalars) fails
+   with ``UnpicklingError: Weights only load failed``. That breaks ``--resume``, ``load_from`` and
    ``tools/test.py CONFIG CKPT``. Fixed upstream on main only (not released). We wrap every
    registered ``CheckpointLoader`` scheme so that it loads with ``weights_only=False``, which is
    what mmengine did on torch < 2.6: load only checkpoints you trust, as before. Set

@@ -3,9 +3,8 @@ import glob
 import os.path as osp
 
 import pytest
-from mmengine.config import Config
-
 from conftest import REPO
+from mmengine.config import Config
 
 CONFIGS = sorted(p for p in glob.glob(osp.join(REPO, 'configs', '**', '*.py'), recursive=True)
                  if '_base_' not in p)
@@ -38,8 +37,8 @@ def test_config_loads_and_model_builds(path):
     ('1x', 90000, [80000, 86667]), ('2x', 180000, [160000, 173333]),
     ('3x', 270000, [240000, 260000]), ('6x', 540000, [480000, 520000])])
 def test_paper_schedules(schedule, iters, steps):
-    cfg = Config.fromfile(osp.join(
-        REPO, 'configs', 'attr-mask-rcnn', f'attr-mask-rcnn_r50_fpn_lsj-{schedule}_fashionpedia.py'))
+    name = f'attr-mask-rcnn_r50_fpn_lsj-{schedule}_fashionpedia.py'
+    cfg = Config.fromfile(osp.join(REPO, 'configs', 'attr-mask-rcnn', name))
     assert cfg.train_cfg.max_iters == iters
     step = [s for s in cfg.param_scheduler if s.type == 'MultiStepLR'][0]
     assert step.milestones == steps and step.end == iters

@@ -8,7 +8,6 @@ import sys
 import cv2
 import numpy as np
 import pytest
-
 from conftest import REPO
 
 DOCTOR = os.path.join(REPO, 'tools', 'analysis_tools', 'data_doctor.py')

@@ -26,8 +26,9 @@ def test_issue_import_line_and_selfcheck():
 
 
 def test_plugin_registers_components():
-    import fashionpedia_plugin  # noqa: F401
     from mmdet.registry import DATASETS, METRICS, MODELS, TRANSFORMS
+
+    import fashionpedia_plugin  # noqa: F401
     assert DATASETS.get('FashionpediaDataset') is not None
     assert METRICS.get('FashionpediaMetric') is not None
     assert MODELS.get('AttributeRoIHead') is not None

@@ -7,9 +7,9 @@ import sys
 import numpy as np
 import pytest
 import torch
+from conftest import DEMO_CONFIG, REPO, tiny_cfg_options
 from mmengine.config import ConfigDict
 
-from conftest import DEMO_CONFIG, REPO, tiny_cfg_options
 from fashionpedia_plugin.datasets import taxonomy
 
 

@@ -10,7 +10,8 @@ import os.path as osp
 
 import numpy as np
 
-TAXONOMY_FILE = osp.join(osp.dirname(__file__), 'taxonomy', 'fashionpedia_categories_attributes.json')
+TAXONOMY_FILE = osp.join(osp.dirname(__file__), 'taxonomy',
+                         'fashionpedia_categories_attributes.json')
 
 with open(TAXONOMY_FILE) as f:
     _TAXONOMY = json.load(f)
