@@ -73,8 +73,11 @@ optim_wrapper = dict(
     clip_grad=dict(max_norm=10, norm_type=2))
 auto_scale_lr = dict(enable=False, base_batch_size=4)
 
+# validation loss next to the metrics (off by default on real data: one more forward per batch)
+custom_hooks = [dict(type='ValLossHook')]
+
 default_hooks = dict(
-    logger=dict(type='LoggerHook', interval=20),
+    logger=dict(type='LoggerHook', interval=20, log_metric_by_epoch=False),
     checkpoint=dict(type='CheckpointHook', by_epoch=False, interval=200, max_keep_ckpts=2,
                     save_best='fashionpedia/segm_mAP', rule='greater'))
 log_processor = dict(by_epoch=False)

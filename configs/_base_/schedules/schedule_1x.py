@@ -28,6 +28,8 @@ optim_wrapper = dict(
 auto_scale_lr = dict(enable=False, base_batch_size=16)
 
 default_hooks = dict(
+    # iteration-based: log validation metrics at their iteration, not at "epoch 0"
+    logger=dict(type='LoggerHook', interval=50, log_metric_by_epoch=False),
     checkpoint=dict(type='CheckpointHook', by_epoch=False, interval=val_interval,
                     max_keep_ckpts=3, save_best='fashionpedia/segm_mAP', rule='greater'))
 log_processor = dict(by_epoch=False)

@@ -1,1 +1,3 @@
-__all__ = []
+from .val_loss_hook import ValLossHook
+
+__all__ = ['ValLossHook']

@@ -1,0 +1,244 @@
+"""Read mmengine run logs, plot curves, summarise runs and flag bad trends.
+
+Reads ``<work_dir>/<timestamp>/vis_data/scalars.json`` (one JSON per line; train lines carry
+``iter``/``step``, validation lines carry the metrics and ``step``), falling back to the text log
+``<timestamp>/<timestamp>.log``. Unlike mmdet's ``analyze_logs.py``, iteration-based runs are
+plotted against iterations instead of collapsing into one epoch.
+"""
+import glob
+import json
+import math
+import os.path as osp
+import re
+
+import numpy as np
+
+DEFAULT_KEYS = ('loss', 'loss_attr', 'lr', 'val_loss', 'segm_mAP', 'bbox_mAP', 'segm_iouf1_AP')
+
+
+class Run:
+    """One training run: ``train`` and ``val`` are lists of dicts with an ``x`` (iteration, or
+    epoch for epoch-based validation)."""
+
+    def __init__(self, name, train, val, by_epoch=False, source=''):
+        self.name, self.train, self.val = name, train, val
+        self.by_epoch, self.source = by_epoch, source
+
+    def series(self, key):
+        """(xs, ys, 'train'|'val') for a key, matched exactly or as the last path part."""
+        for rows, kind in ((self.train, 'train'), (self.val, 'val')):
+            pts = [(r['x'], r[k]) for r in rows for k in r
+                   if k != 'x' and (k == key or k.split('/')[-1] == key)]
+            if pts:
+                xs, ys = zip(*pts)
+                return np.array(xs, float), np.array(ys, float), kind
+        return np.array([]), np.array([]), None
+
+    def keys(self):
+        return sorted({k for r in self.train + self.val for k in r if k != 'x'})
+
+
+def _split(records):
+    train, val, by_epoch = [], [], False
+    last_iter = 0
+    for r in records:
+        if 'loss' in r or 'lr' in r:
+            by_epoch = by_epoch or ('epoch' in r and 'iter' in r and r.get('step') == r['epoch'])
+            x = last_iter = r.get('iter', r.get('step'))
+            train.append(dict({k: v for k, v in r.items()
+                               if isinstance(v, (int, float)) and k not in ('step', 'iter')},
+                              x=x))
+        else:
+            # LoggerHook(log_metric_by_epoch=True), mmengine's default, writes step=epoch=0 for
+            # iteration-based runs: place such a validation at the last train iteration.
+            step = r.get('step')
+            x = last_iter if not by_epoch and (not step or step < last_iter / 1e3) else step
+            val.append(dict({k: v for k, v in r.items()
+                             if isinstance(v, (int, float)) and k != 'step'}, x=x))
+    return train, val, by_epoch
+
+
+_LINE = re.compile(r'(Iter|Epoch)\((train|val)\)\s*\[(\d+)\]?(?:\[\s*(\d+)/\d+\]|\s*\[\s*(\d+)/'
+                   r'(\d+)\])(.*)')
+_KV = re.compile(r'([\w/@.+-]+): (-?[0-9.]+(?:e[-+]?\d+)?|nan|inf)')
+
+
+def parse_text_log(path):
+    """Fallback parser for mmengine's text log (``Iter(train) [ 20/400] lr: ... loss: ...``)."""
+    records = []
+    last_iter = 0
+    with open(path, errors='replace') as f:
+        for line in f:
+            m = re.search(r'(Iter|Epoch)\((train|val)\)\s*(\[\d+\])?\s*\[\s*(\d+)/(\d+)\]\s*(.*)',
+                          line)
+            if not m:
+                continue
+            kind, phase, epoch, cur, _, rest = m.groups()
+            values = {k: float(v) for k, v in _KV.findall(rest)}
+            if phase == 'train':
+                last_iter = int(cur) if kind == 'Iter' else last_iter + 1
+                values.setdefault('iter', last_iter)
+                if epoch:
+                    values['epoch'] = int(epoch.strip('[]'))
+                records.append(values)
+            elif any(k not in ('time', 'data_time') for k in values):
+                values['step'] = int(epoch.strip('[]')) if epoch else last_iter
+                records.append(values)
+    return records
+
+
+def load_run(path, name=None):
+    """``path``: a work_dir (latest timestamp used), a timestamp dir, a scalars.json or a .log."""
+    if osp.isdir(path) and not glob.glob(osp.join(path, 'vis_data')) and \
+            not glob.glob(osp.join(path, '*.log')):
+        stamps = sorted(d for d in glob.glob(osp.join(path, '2*')) if osp.isdir(d) and
+                        (glob.glob(osp.join(d, 'vis_data', 'scalars.json')) or
+                         glob.glob(osp.join(d, '*.log'))))
+        if not stamps:
+            raise FileNotFoundError(f'{path}: no <timestamp>/vis_data/scalars.json or log inside')
+        path = stamps[-1]
+    if osp.isdir(path):
+        scal = osp.join(path, 'vis_data', 'scalars.json')
+        logs = glob.glob(osp.join(path, '*.log'))
+        path = scal if osp.isfile(scal) else (logs[0] if logs else scal)
+    if not osp.isfile(path):
+        raise FileNotFoundError(f'{path}: not found')
+    if path.endswith('.json'):
+        records = []
+        with open(path) as f:
+            for n, line in enumerate(f, 1):
+                if line.strip():
+                    try:
+                        records.append(json.loads(line))
+                    except json.JSONDecodeError:
+                        raise ValueError(f'{path}:{n}: not a JSON line') from None
+    else:
+        records = parse_text_log(path)
+    if not records:
+        raise ValueError(f'{path}: no logged values')
+    train, val, by_epoch = _split(records)
+    if name is None:
+        parts = osp.abspath(path).split(osp.sep)
+        stamp_i = next((i for i in range(len(parts) - 1, -1, -1)
+                        if re.fullmatch(r'\d{8}_\d{6}', parts[i])), len(parts) - 1)
+        name = parts[stamp_i - 1] if stamp_i > 0 else osp.basename(path)
+    return Run(name, train, val, by_epoch, path)
+
+
+def smooth(ys, window):
+    if window <= 1 or len(ys) < 2:
+        return ys
+    out = np.empty_like(ys)
+    for i in range(len(ys)):
+        out[i] = np.mean(ys[max(0, i - window + 1):i + 1])
+    return out
+
+
+def trend_warnings(run, patience=3, diverge_factor=3.0):
+    """Metrics that fell for ``patience`` evaluations after their best; NaN/diverging losses."""
+    warns = []
+    for key in run.keys():
+        xs, ys, kind = run.series(key)
+        if kind == 'val' and ('AP' in key or 'AR' in key) and len(ys) > patience:
+            best = int(np.argmax(ys))
+            after = ys[best:]
+            falls = 0
+            for a, b in zip(after[:-1], after[1:]):
+                falls = falls + 1 if b < a else 0
+                if falls >= patience:
+                    warns.append(f'{run.name}: {key} fell for {falls} consecutive evaluations '
+                                 f'after its best {ys[best]:.4f} at {int(xs[best])}')
+                    break
+        if key.split('/')[-1].startswith('loss') or key.startswith('val_loss'):
+            bad = [x for x, y in zip(xs, ys) if not math.isfinite(y)]
+            if bad:
+                warns.append(f'{run.name}: {key} is NaN/inf at {int(bad[0])}')
+                continue
+            if kind == 'train' and len(ys) >= 10:
+                s = smooth(ys, 5)
+                if s[-1] > diverge_factor * max(s.min(), 1e-12) and s[-1] > s[len(s) // 2]:
+                    warns.append(f'{run.name}: {key} diverges: {s[-1]:.4g} now vs min '
+                                 f'{s.min():.4g} (x{s[-1] / max(s.min(), 1e-12):.1f})')
+    return warns
+
+
+def summarize(run):
+    """Dict per run: iterations, train time (s), peak memory (MB) and per metric best/last."""
+    t_xs, t_ys, _ = run.series('time')
+    total = 0.0
+    prev = 0
+    for x, y in zip(t_xs, t_ys):  # 'time' is s/iter averaged over the logging window
+        total += y * (x - prev)
+        prev = x
+    _, mem, _ = run.series('memory')
+    row = dict(run=run.name, iterations=int(max((r['x'] for r in run.train), default=0)),
+               train_time_s=round(total, 1), peak_memory_mb=int(mem.max()) if len(mem) else None,
+               metrics={})
+    for key in run.keys():
+        if run.series(key)[2] != 'val' or key in ('time', 'data_time'):
+            continue
+        xs, ys, _ = run.series(key)
+        lower_better = 'loss' in key
+        i = int(np.argmin(ys) if lower_better else np.argmax(ys))
+        row['metrics'][key] = dict(best=float(ys[i]), best_at=int(xs[i]), last=float(ys[-1]))
+    return row
+
+
+def summary_table(rows, fmt='md', metric_filter=None):
+    metric_keys = sorted({k for r in rows for k in r['metrics']
+                          if metric_filter is None or k.split('/')[-1] in metric_filter
+                          or k in metric_filter})
+    header = ['run', 'iters', 'train time (min)', 'peak mem (MB)']
+    for k in metric_keys:
+        short = k.split('/')[-1]
+        header += [f'{short} best', f'{short} @', f'{short} last']
+    lines = []
+    for r in rows:
+        cells = [r['run'], str(r['iterations']), f'{r["train_time_s"] / 60:.1f}',
+                 '-' if r['peak_memory_mb'] is None else str(r['peak_memory_mb'])]
+        for k in metric_keys:
+            m = r['metrics'].get(k)
+            cells += ['-', '-', '-'] if m is None else \
+                [f'{m["best"]:.4f}', str(m['best_at']), f'{m["last"]:.4f}']
+        lines.append(cells)
+    if fmt == 'csv':
+        return '\n'.join(','.join(c.replace(',', ';') for c in row) for row in [header] + lines)
+    out = ['| ' + ' | '.join(header) + ' |', '|' + '---|' * len(header)]
+    out += ['| ' + ' | '.join(row) + ' |' for row in lines]
+    return '\n'.join(out)
+
+
+def plot_runs(runs, keys, out, smooth_window=5):
+    """One panel per key, one line per run; train curves smoothed. Headless (Agg)."""
+    import matplotlib
+    matplotlib.use('Agg')
+    import matplotlib.pyplot as plt
+    import seaborn as sns
+    sns.set_theme(style='whitegrid', context='notebook')
+    present = [k for k in keys if any(r.series(k)[2] for r in runs)]
+    if not present:
+        raise ValueError(f'none of the keys {list(keys)} is in the logs; available: '
+                         f'{sorted({k for r in runs for k in r.keys()})}')
+    cols = min(3, len(present))
+    rows = math.ceil(len(present) / cols)
+    fig, axes = plt.subplots(rows, cols, figsize=(5.2 * cols, 3.6 * rows), squeeze=False)
+    palette = sns.color_palette('tab10', len(runs))
+    for ax, key in zip(axes.flat, present):
+        for colour, run in zip(palette, runs):
+            xs, ys, kind = run.series(key)
+            if kind is None:
+                continue
+            if kind == 'train':
+                ax.plot(xs, ys, color=colour, alpha=0.25, linewidth=0.8)
+                ax.plot(xs, smooth(ys, smooth_window), color=colour, label=run.name)
+            else:
+                ax.plot(xs, ys, marker='o', color=colour, label=run.name)
+        ax.set_title(key)
+        ax.set_xlabel('epoch' if runs[0].by_epoch and kind == 'val' else 'iteration')
+        ax.legend(fontsize=8)
+    for ax in list(axes.flat)[len(present):]:
+        ax.axis('off')
+    fig.tight_layout()
+    fig.savefig(out, dpi=110)
+    plt.close(fig)
+    return present

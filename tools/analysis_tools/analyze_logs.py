@@ -1,0 +1,61 @@
+"""Curves, summary table and trend warnings for one or many mmengine runs.
+
+  python tools/analysis_tools/analyze_logs.py RUN [RUN ...] [--keys loss segm_mAP ...]
+      [--out curves.png] [--summary summary.md|summary.csv] [--patience 3] [--smooth 5]
+      [--names a b ...]
+
+RUN: a work_dir (its latest <timestamp>/ is used), a <timestamp>/ dir, a vis_data/scalars.json
+or a text .log. Iteration-based runs are plotted against iterations. Keys match exactly or by
+their last part (segm_mAP matches fashionpedia/segm_mAP). Exit code 0; warnings go to stderr.
+"""
+import argparse
+import json
+import sys
+
+from fashionpedia_plugin.engine.launch import run_cli
+from fashionpedia_plugin.visualization.log_analysis import (DEFAULT_KEYS, load_run, plot_runs,
+                                                            summarize, summary_table,
+                                                            trend_warnings)
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument('runs', nargs='+')
+    p.add_argument('--keys', nargs='+', default=list(DEFAULT_KEYS))
+    p.add_argument('--names', nargs='+', help='legend names, one per run')
+    p.add_argument('--out', help='PNG with one panel per key')
+    p.add_argument('--summary', help='write the summary table (.md or .csv)')
+    p.add_argument('--json', action='store_true', help='print the summary as JSON')
+    p.add_argument('--patience', type=int, default=3)
+    p.add_argument('--smooth', type=int, default=5, help='moving-average window, train curves')
+    a = p.parse_args(argv)
+    if a.names and len(a.names) != len(a.runs):
+        p.error('--names needs one name per run')
+    try:
+        runs = [load_run(r, a.names[i] if a.names else None) for i, r in enumerate(a.runs)]
+    except ValueError as e:
+        print(f'error: {e}', file=sys.stderr)
+        return 2
+    rows = [summarize(r) for r in runs]
+    if a.json:
+        print(json.dumps(rows, indent=1))
+    else:
+        print(summary_table(rows, 'md', metric_filter=a.keys))
+    if a.summary:
+        with open(a.summary, 'w') as f:
+            f.write(summary_table(rows, 'csv' if a.summary.endswith('.csv') else 'md') + '\n')
+    for r in runs:
+        for w in trend_warnings(r, a.patience):
+            print(f'WARNING: {w}', file=sys.stderr)
+    if a.out:
+        try:
+            keys = plot_runs(runs, a.keys, a.out, a.smooth)
+        except ValueError as e:
+            print(f'error: {e}', file=sys.stderr)
+            return 2
+        print(f'curves of {", ".join(keys)} -> {a.out}')
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(run_cli(main))
