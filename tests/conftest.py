@@ -8,7 +8,7 @@ SHARED = os.environ.get('FP_SHARED_DIR', osp.join(osp.dirname(REPO), 'shared'))
 SAMPLE_DIR = osp.join(SHARED, 'data', 'fashionpedia-api-sample')
 SAMPLE_ANN = osp.join(SAMPLE_DIR, 'sample_final_taxonomy.json')
 DEMO_CONFIG = osp.join(REPO, 'configs', 'demo',
-                       'attr-mask-rcnn_r18_fpn_demo-400it_synthetic-fashionpedia.py')
+                       'attr-mask-rcnn_r18_fpn_demo-520it_synthetic-fashionpedia.py')
 
 
 @pytest.fixture(scope='session')

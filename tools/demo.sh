@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 PY=${PY:-.venv/bin/python}
 [ -x "$PY" ] || PY=python3
 export MPLBACKEND=Agg
-CONFIG=configs/demo/attr-mask-rcnn_r18_fpn_demo-400it_synthetic-fashionpedia.py
+CONFIG=configs/demo/attr-mask-rcnn_r18_fpn_demo-520it_synthetic-fashionpedia.py
 WORK=${WORK:-work_dirs/demo}
 DATA=data/fashionpedia_synthetic
 start=$(date +%s)
@@ -15,9 +15,9 @@ start=$(date +%s)
 if [ ! -f "$DATA/annotations/instances_attributes_val2020.json" ]; then
   "$PY" tools/dataset_converters/make_synthetic_fashionpedia.py "$DATA"
 fi
-echo "[demo] training $CONFIG (400 iterations, validation at 200 and 400) -> $WORK"
+echo "[demo] training $CONFIG (520 iterations, validation at 260 and 520) -> $WORK"
 "$PY" tools/train.py "$CONFIG" --work-dir "$WORK"
-CKPT="$WORK/iter_400.pth"
+CKPT="$WORK/iter_520.pth"
 echo "[demo] testing $CKPT (predictions in the official results format + overlays)"
 "$PY" tools/test.py "$CONFIG" "$CKPT" --work-dir "$WORK/test" \
   --out "$WORK/predictions.json" --show-dir overlays 2>&1 | tee "$WORK/test.log" | \

@@ -1,0 +1,67 @@
+"""Train-step time of configs side by side (same data, same process), and data-pipeline
+throughput with vs without attributes.
+
+  python tools/analysis_tools/benchmark_train.py CONFIG [CONFIG ...] [--iters 20] [--warmup 3]
+      [--amp] [--device cpu|cuda] [--batch-size N] [--workers N] [--pipeline-samples 100]
+      [--cfg-options key=value ...]
+
+Ratios are relative to the first config. Typical: the Attribute-Mask R-CNN config first, then the
+plain Mask R-CNN config with the same data. --amp adds an AMP row per config (CUDA).
+"""
+import argparse
+import sys
+
+import torch
+from mmengine.config import DictAction
+
+from fashionpedia_plugin.engine.benchmark import (load_bench_config, pipeline_throughput,
+                                                  train_step_time, without_attributes)
+from fashionpedia_plugin.engine.launch import run_cli
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument('configs', nargs='+')
+    p.add_argument('--iters', type=int, default=20)
+    p.add_argument('--warmup', type=int, default=3)
+    p.add_argument('--amp', action='store_true', help='also time with AmpOptimWrapper')
+    p.add_argument('--device', default='cuda' if torch.cuda.is_available() else 'cpu')
+    p.add_argument('--batch-size', type=int)
+    p.add_argument('--workers', type=int)
+    p.add_argument('--pipeline-samples', type=int, default=100,
+                   help='samples for the pipeline throughput (0 = skip)')
+    p.add_argument('--cfg-options', nargs='+', action=DictAction, default={})
+    a = p.parse_args(argv)
+    import fashionpedia_plugin  # noqa: F401  (registers the plugin)
+    from mmdet.utils import register_all_modules
+    register_all_modules()
+    cfgs = [load_bench_config(c, a.cfg_options, a.batch_size, a.workers) for c in a.configs]
+    print(f'device: {a.device}'
+          + (f' ({torch.cuda.get_device_name()})' if a.device.startswith('cuda') else '')
+          + f', torch {torch.__version__}, batch {cfgs[0].train_dataloader.batch_size}, '
+          f'{a.iters} timed iterations after {a.warmup} warm-up')
+    print(f'{"config":<58} {"precision":>9} {"s/iter":>8} {"img/s":>7} {"peak MiB":>9} '
+          f'{"ratio":>6}')
+    base = {}
+    for path, cfg in zip(a.configs, cfgs):
+        for amp in ([False, True] if a.amp else [False]):
+            sec, mem = train_step_time(cfg, a.iters, a.warmup, a.device, amp)
+            key = 'amp' if amp else 'fp32'
+            base.setdefault(key, sec)
+            bs = cfg.train_dataloader.batch_size
+            print(f'{path.split("/")[-1][:58]:<58} {key:>9} {sec:>8.3f} {bs / sec:>7.1f} '
+                  f'{"-" if mem is None else f"{mem:.0f}":>9} {sec / base[key]:>6.3f}',
+                  flush=True)
+    if a.pipeline_samples:
+        ds = cfgs[0].train_dataloader.dataset
+        plain = dict(ds, pipeline=without_attributes(ds.pipeline))
+        with_attr = pipeline_throughput(ds, a.pipeline_samples)
+        without = pipeline_throughput(plain, a.pipeline_samples)
+        print(f'data pipeline ({a.pipeline_samples} samples, 1 process): with attributes '
+              f'{with_attr:.1f} samples/s, without {without:.1f} samples/s, ratio '
+              f'{without / with_attr:.3f} (time with / time without)')
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(run_cli(main))
