@@ -75,8 +75,9 @@ optim_wrapper = dict(
     clip_grad=dict(max_norm=10, norm_type=2))
 auto_scale_lr = dict(enable=False, base_batch_size=4)
 
-# validation loss next to the metrics (off by default on real data: one more forward per batch)
-custom_hooks = [dict(type='ValLossHook')]
+# validation loss next to the metrics (off by default on real data: one more forward per batch);
+# stop on NaN/inf losses; RNG states in checkpoints for exact --resume
+custom_hooks = [dict(type='ValLossHook'), dict(type='InvalidLossHook'), dict(type='RNGStateHook')]
 
 default_hooks = dict(
     logger=dict(type='LoggerHook', interval=20, log_metric_by_epoch=False),

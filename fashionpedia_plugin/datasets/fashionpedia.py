@@ -28,6 +28,9 @@ class FashionpediaDataset(CocoDataset):
 
     Args:
         check_image_files (bool): stat every image at load time (cheap: 45k stats take ~1 s).
+        skip_bad_images (bool): an image that fails to load during training (corrupt file) is
+            skipped, counted and named in the log, and another sample is drawn; ``False``
+            (default) fails fast with an error naming the file. Test mode always fails fast.
     """
 
     METAINFO = dict(
@@ -39,10 +42,29 @@ class FashionpediaDataset(CocoDataset):
         categories_with_attributes=taxonomy.CATEGORIES_WITH_ATTRIBUTES,
     )
 
-    def __init__(self, *args, check_image_files=True, **kwargs):
+    def __init__(self, *args, check_image_files=True, skip_bad_images=False, **kwargs):
         self.check_image_files = check_image_files
+        self.skip_bad_images = skip_bad_images
         self.skipped_annotations = Counter()
+        self.bad_images = Counter()  # path -> times skipped (per worker process)
         super().__init__(*args, **kwargs)
+
+    def prepare_data(self, idx):
+        try:
+            return super().prepare_data(idx)
+        except Exception as e:  # mmcv raises AssertionError/OSError/cv2.error for bad files
+            path = self.get_data_info(idx).get('img_path')
+            if not self.skip_bad_images or self.test_mode:
+                raise FashionpediaDataError(
+                    f'{path}: failed to load or transform (index {idx}): '
+                    f'{e.__class__.__name__}: {e}. Set skip_bad_images=True on the train '
+                    f'dataset to skip and count such images.') from e
+            self.bad_images[path] += 1
+            if self.bad_images[path] == 1:
+                print_log(f'skipping unreadable image {path} ({e.__class__.__name__}: {e}); '
+                          f'{len(self.bad_images)} bad image(s) so far in this process',
+                          logger='current', level=30)
+            return None  # BaseDataset draws another index in training mode
 
     def load_data_list(self):
         data = load_annotation_json(self.ann_file)

@@ -1,3 +1,3 @@
-from .hooks import ValLossHook
+from .hooks import InvalidLossError, InvalidLossHook, RNGStateHook, ValLossHook
 
-__all__ = ['ValLossHook']
+__all__ = ['InvalidLossError', 'InvalidLossHook', 'RNGStateHook', 'ValLossHook']

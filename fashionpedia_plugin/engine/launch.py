@@ -23,9 +23,10 @@ class CLIError(Exception):
 def run_cli(main, argv=None):
     """Call ``main(argv)``; turn expected user errors into one line on stderr + exit code."""
     from ..datasets.validation import FashionpediaDataError
+    from .hooks import InvalidLossError
     try:
         return main(argv)
-    except (CLIError, FashionpediaDataError, FileNotFoundError) as e:
+    except (CLIError, FashionpediaDataError, FileNotFoundError, InvalidLossError) as e:
         msg = str(e).strip() or e.__class__.__name__
         print(f'error: {msg}', file=sys.stderr)
         return 2

@@ -7,8 +7,9 @@ configs (inheritance and ``--cfg-options`` applied) to dotted keys, so differenc
 import fnmatch
 import os.path as osp
 
-RECIPE_CONFIG = osp.join(osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))),
-                         'configs', 'attr-mask-rcnn', 'attr-mask-rcnn_r50_fpn_lsj-1x_fashionpedia.py')
+REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+RECIPE_CONFIG = osp.join(REPO, 'configs', 'attr-mask-rcnn',
+                         'attr-mask-rcnn_r50_fpn_lsj-1x_fashionpedia.py')
 NOISE = ('work_dir', 'launcher', 'filename', 'load_from', 'resume', 'experiment_name',
          '*.backend_args', 'custom_imports.*', 'visualizer.*', 'vis_backends.*')
 

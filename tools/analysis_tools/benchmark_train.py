@@ -32,8 +32,9 @@ def main(argv=None):
                    help='samples for the pipeline throughput (0 = skip)')
     p.add_argument('--cfg-options', nargs='+', action=DictAction, default={})
     a = p.parse_args(argv)
-    import fashionpedia_plugin  # noqa: F401  (registers the plugin)
     from mmdet.utils import register_all_modules
+
+    import fashionpedia_plugin  # noqa: F401  (registers the plugin)
     register_all_modules()
     cfgs = [load_bench_config(c, a.cfg_options, a.batch_size, a.workers) for c in a.configs]
     print(f'device: {a.device}'

@@ -33,3 +33,6 @@ default_hooks = dict(
     checkpoint=dict(type='CheckpointHook', by_epoch=False, interval=val_interval,
                     max_keep_ckpts=3, save_best='fashionpedia/segm_mAP', rule='greater'))
 log_processor = dict(by_epoch=False)
+
+# stop on a NaN/inf loss naming the iteration; RNG states in checkpoints for exact --resume
+custom_hooks = [dict(type='InvalidLossHook'), dict(type='RNGStateHook')]

@@ -74,6 +74,11 @@ class FashionpediaMetric(CocoMetric):
 
     def compute_metrics(self, results):
         logger = MMLogger.get_current_instance()
+        img_ids = [gt['img_id'] for gt, _ in results]
+        if len(set(img_ids)) != len(img_ids):  # results are gathered from all ranks once
+            raise RuntimeError(f'{len(img_ids) - len(set(img_ids))} duplicated images in the '
+                               'gathered evaluation results')
+        logger.info(f'FashionpediaMetric: evaluated {len(img_ids)} images')
         eval_results = super().compute_metrics(results)
         json_results, self._json_results = self._json_results, {}
         if self.format_only:
