@@ -11,27 +11,17 @@ model = dict(
     roi_head=dict(
         type='AttributeRoIHead',
         bbox_head=dict(
-            _delete_=True,
+            # mmdet's box head settings (coder, losses, 1024-d fc) stay as in the base
             type='AttributeConvFCBBoxHead',
             num_shared_convs=4,
             num_shared_fcs=1,
-            in_channels=256,
             conv_out_channels=256,
-            fc_out_channels=1024,
-            roi_feat_size=7,
             num_classes=num_classes,
             norm_cfg=head_norm_cfg,
             num_attributes=num_attributes,
             # sum over the 294 attributes / number of positive RoIs, weight 1.0 (paper)
             loss_attr=dict(type='CrossEntropyLoss', use_sigmoid=True, loss_weight=1.0),
-            attr_score_thr=0.5,
-            bbox_coder=dict(
-                type='DeltaXYWHBBoxCoder',
-                target_means=[0., 0., 0., 0.],
-                target_stds=[0.1, 0.1, 0.2, 0.2]),
-            reg_class_agnostic=False,
-            loss_cls=dict(type='CrossEntropyLoss', use_sigmoid=False, loss_weight=1.0),
-            loss_bbox=dict(type='L1Loss', loss_weight=1.0)),
+            attr_score_thr=0.5),
         mask_head=dict(num_classes=num_classes)),
     # 512 RoIs per image, 25 % positive (paper box head recipe = mmdet default)
     train_cfg=dict(rcnn=dict(sampler=dict(num=512, pos_fraction=0.25))))
