@@ -35,12 +35,17 @@ def tiny_cfg_options(data_root, work_dir, max_iters=2):
         f'test_dataloader.dataset.data_root={data_root}/',
         f'val_evaluator.ann_file={data_root}/annotations/instances_attributes_val2020.json',
         f'test_evaluator.ann_file={data_root}/annotations/instances_attributes_val2020.json',
-        f'train_cfg.max_iters={max_iters}', f'train_cfg.val_interval={max_iters}',
-        'train_dataloader.batch_size=2', 'train_dataloader.num_workers=0',
-        'train_dataloader.persistent_workers=False', 'val_dataloader.num_workers=0',
-        'val_dataloader.persistent_workers=False', 'test_dataloader.num_workers=0',
+        f'train_cfg.max_iters={max_iters}',
+        f'train_cfg.val_interval={max_iters}',
+        'train_dataloader.batch_size=2',
+        'train_dataloader.num_workers=0',
+        'train_dataloader.persistent_workers=False',
+        'val_dataloader.num_workers=0',
+        'val_dataloader.persistent_workers=False',
+        'test_dataloader.num_workers=0',
         'test_dataloader.persistent_workers=False',
-        f'default_hooks.checkpoint.interval={max_iters}', 'default_hooks.logger.interval=1',
+        f'default_hooks.checkpoint.interval={max_iters}',
+        'default_hooks.logger.interval=1',
     ]
 
 

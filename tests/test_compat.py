@@ -25,7 +25,7 @@ class ToyModel(BaseModel):
         inputs = torch.stack(inputs) if isinstance(inputs, list) else inputs
         out = self.linear(inputs)
         if mode == 'loss':
-            return dict(loss=((out.squeeze(-1) - torch.stack(labels)) ** 2).mean())
+            return dict(loss=((out.squeeze(-1) - torch.stack(labels))**2).mean())
         return out
 
 
@@ -41,23 +41,30 @@ class ToyDataset(torch.utils.data.Dataset):
 
 def _runner(work_dir, max_iters, resume=False):
     return Runner(
-        model=ToyModel(), work_dir=str(work_dir),
-        train_dataloader=dict(dataset=ToyDataset(), sampler=dict(type='InfiniteSampler'),
-                              batch_size=2, num_workers=0),
+        model=ToyModel(),
+        work_dir=str(work_dir),
+        train_dataloader=dict(
+            dataset=ToyDataset(), sampler=dict(type='InfiniteSampler'), batch_size=2,
+            num_workers=0),
         optim_wrapper=dict(optimizer=dict(type='SGD', lr=0.01, momentum=0.9)),
         param_scheduler=dict(type='MultiStepLR', milestones=[2], by_epoch=False),
         train_cfg=dict(by_epoch=False, max_iters=max_iters),
-        default_hooks=dict(checkpoint=dict(type='CheckpointHook', interval=2, by_epoch=False),
-                           logger=dict(type='LoggerHook', interval=1)),
-        resume=resume, randomness=dict(seed=0), default_scope='mmengine')
+        default_hooks=dict(
+            checkpoint=dict(type='CheckpointHook', interval=2, by_epoch=False),
+            logger=dict(type='LoggerHook', interval=1)),
+        resume=resume,
+        randomness=dict(seed=0),
+        default_scope='mmengine')
 
 
 @pytest.fixture
 def unpatched_loaders():
     """CheckpointLoader with mmengine's own loaders (the compat layer switched off)."""
     saved = dict(CheckpointLoader._schemes)
-    CheckpointLoader._schemes.update(
-        {k: getattr(v, '__wrapped__', v) for k, v in CheckpointLoader._schemes.items()})
+    CheckpointLoader._schemes.update({
+        k: getattr(v, '__wrapped__', v)
+        for k, v in CheckpointLoader._schemes.items()
+    })
     yield
     CheckpointLoader._schemes.clear()
     CheckpointLoader._schemes.update(saved)
@@ -107,8 +114,10 @@ def test_pytorch_launcher_on_cpu(mode, tmp_path):
     script = tmp_path / 'dist.py'
     script.write_text(DIST_SCRIPT)
     port = str(29600 + (os.getpid() % 200) + (mode == 'with'))
-    res = subprocess.run([sys.executable, str(script), mode, port], capture_output=True,
-                         text=True, timeout=120)
+    res = subprocess.run([sys.executable, str(script), mode, port],
+                         capture_output=True,
+                         text=True,
+                         timeout=120)
     if mode == 'with':
         assert res.returncode == 0, res.stderr[-2000:]
         assert 'backend gloo world 1' in res.stdout

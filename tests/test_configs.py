@@ -6,8 +6,9 @@ import pytest
 from conftest import REPO
 from mmengine.config import Config
 
-CONFIGS = sorted(p for p in glob.glob(osp.join(REPO, 'configs', '**', '*.py'), recursive=True)
-                 if '_base_' not in p)
+CONFIGS = sorted(
+    p for p in glob.glob(osp.join(REPO, 'configs', '**', '*.py'), recursive=True)
+    if '_base_' not in p)
 
 
 def test_there_are_configs():
@@ -33,9 +34,10 @@ def test_config_loads_and_model_builds(path):
     assert cfg.train_dataloader.dataset.type == 'FashionpediaDataset'
 
 
-@pytest.mark.parametrize('schedule,iters,steps', [
-    ('1x', 90000, [80000, 86667]), ('2x', 180000, [160000, 173333]),
-    ('3x', 270000, [240000, 260000]), ('6x', 540000, [480000, 520000])])
+@pytest.mark.parametrize('schedule,iters,steps', [('1x', 90000, [80000, 86667]),
+                                                  ('2x', 180000, [160000, 173333]),
+                                                  ('3x', 270000, [240000, 260000]),
+                                                  ('6x', 540000, [480000, 520000])])
 def test_paper_schedules(schedule, iters, steps):
     name = f'attr-mask-rcnn_r50_fpn_lsj-{schedule}_fashionpedia.py'
     cfg = Config.fromfile(osp.join(REPO, 'configs', 'attr-mask-rcnn', name))

@@ -14,8 +14,10 @@ DOCTOR = os.path.join(REPO, 'tools', 'analysis_tools', 'data_doctor.py')
 
 
 def doctor(*args):
-    res = subprocess.run([sys.executable, DOCTOR, *map(str, args)], capture_output=True,
-                         text=True, timeout=300)
+    res = subprocess.run([sys.executable, DOCTOR, *map(str, args)],
+                         capture_output=True,
+                         text=True,
+                         timeout=300)
     return res.returncode, res.stdout + res.stderr
 
 

@@ -12,8 +12,8 @@ from fashionpedia_plugin.datasets.synthetic import SYNTHETIC_CATEGORIES
 
 
 def build(ann_file, img_dir, **kw):
-    return FashionpediaDataset(ann_file=ann_file, data_prefix=dict(img=img_dir), pipeline=[],
-                               test_mode=True, **kw)
+    return FashionpediaDataset(
+        ann_file=ann_file, data_prefix=dict(img=img_dir), pipeline=[], test_mode=True, **kw)
 
 
 def test_taxonomy_is_official():
@@ -52,10 +52,14 @@ def test_real_sample_loads_with_attributes(sample_dir):
 def test_real_sample_through_pipeline(sample_dir):
     ann = osp.join(sample_dir, 'sample_final_taxonomy.json')
     ds = FashionpediaDataset(
-        ann_file=ann, data_prefix=dict(img=osp.join(sample_dir, 'images')), test_mode=True,
-        pipeline=[dict(type='LoadImageFromFile'),
-                  dict(type='LoadFashionpediaAnnotations', with_bbox=True, with_mask=True),
-                  dict(type='PackFashionpediaInputs')])
+        ann_file=ann,
+        data_prefix=dict(img=osp.join(sample_dir, 'images')),
+        test_mode=True,
+        pipeline=[
+            dict(type='LoadImageFromFile'),
+            dict(type='LoadFashionpediaAnnotations', with_bbox=True, with_mask=True),
+            dict(type='PackFashionpediaInputs')
+        ])
     out = ds[1]
     gt = out['data_samples'].gt_instances
     raw = [a for a in json.load(open(ann))['annotations'] if a['image_id'] == 10223]
@@ -128,8 +132,10 @@ def test_missing_image_file_names_it_and_suggests_prefix(sample_copy):
     (tmp / 'images' / 'test').mkdir()
     for f in (tmp / 'images').glob('*.jpg'):
         shutil.move(str(f), str(tmp / 'images' / 'test' / f.name))
-    with pytest.raises(FashionpediaDataError, match=r"000000009813\.jpg.*data_prefix=dict\(img='.*"
-                       r"images/test/'\)"):
+    with pytest.raises(
+            FashionpediaDataError,
+            match=r"000000009813\.jpg.*data_prefix=dict\(img='.*"
+            r"images/test/'\)"):
         build(_write(tmp, data), str(tmp / 'images'))
 
 
@@ -141,5 +147,7 @@ def test_degenerate_geometry_is_skipped_counted_and_reported(sample_copy):
     ds = build(_write(tmp, data), str(tmp / 'images'))
     assert sum(len(ds.get_data_info(i)['instances']) for i in range(len(ds))) == 10
     assert sum(ds.skipped_annotations.values()) == 2
-    assert ds.skipped_annotations == {'bbox outside the image': 1,
-                                      'empty mask (no polygon with >= 3 points)': 1}
+    assert ds.skipped_annotations == {
+        'bbox outside the image': 1,
+        'empty mask (no polygon with >= 3 points)': 1
+    }

@@ -12,8 +12,11 @@ TOOLS = osp.join(REPO, 'tools')
 
 
 def tool(*args, check=True):
-    res = subprocess.run([sys.executable, *map(str, args)], cwd=REPO, capture_output=True,
-                         text=True, timeout=600)
+    res = subprocess.run([sys.executable, *map(str, args)],
+                         cwd=REPO,
+                         capture_output=True,
+                         text=True,
+                         timeout=600)
     if check:
         assert res.returncode == 0, res.stdout[-3000:] + res.stderr[-3000:]
     return res
@@ -29,12 +32,24 @@ def write_run(root, name, n_iters=1000, val_every=100, peak_at=500, nan_at=None,
         loss = 3.0 * np.exp(-it / 400) + 0.5
         if nan_at is not None and it >= nan_at:
             loss = float('nan')
-        lines.append(dict(lr=0.02, loss=loss, loss_attr=loss / 3, time=0.5, data_time=0.01,
-                          memory=1000 + it, iter=it, step=it))
+        lines.append(
+            dict(
+                lr=0.02,
+                loss=loss,
+                loss_attr=loss / 3,
+                time=0.5,
+                data_time=0.01,
+                memory=1000 + it,
+                iter=it,
+                step=it))
         if it % val_every == 0:
             ap = 0.4 - abs(it - peak_at) / 2000
-            lines.append({'fashionpedia/segm_mAP': ap, 'fashionpedia/segm_iouf1_AP': ap * 0.7,
-                          'val_loss': 1 + abs(it - peak_at) / 1000, 'step': 0})
+            lines.append({
+                'fashionpedia/segm_mAP': ap,
+                'fashionpedia/segm_iouf1_AP': ap * 0.7,
+                'val_loss': 1 + abs(it - peak_at) / 1000,
+                'step': 0
+            })
     with open(d / 'scalars.json', 'w') as f:
         for line in lines:
             f.write(json.dumps(line) + '\n')
@@ -46,8 +61,9 @@ def test_analyze_logs_many_runs_curves_summary_and_warnings(tmp_path):
     b = write_run(tmp_path, 'run_b', peak_at=1000)
     c = write_run(tmp_path, 'run_c', nan_at=600)
     png, md = tmp_path / 'curves.png', tmp_path / 'summary.md'
-    res = tool(osp.join(TOOLS, 'analysis_tools', 'analyze_logs.py'), a, b, c, '--out', png,
-               '--summary', md, '--keys', 'loss', 'lr', 'val_loss', 'segm_mAP', 'segm_iouf1_AP')
+    res = tool(
+        osp.join(TOOLS, 'analysis_tools', 'analyze_logs.py'), a, b, c, '--out', png, '--summary',
+        md, '--keys', 'loss', 'lr', 'val_loss', 'segm_mAP', 'segm_iouf1_AP')
     assert png.stat().st_size > 10_000
     table = md.read_text()
     assert '| run_a | 1000 |' in table and '| run_b |' in table
@@ -80,23 +96,28 @@ def test_analyze_logs_text_log_fallback(tmp_path):
 def test_config_diff_table_json_and_recipe():
     seed = osp.join(REPO, 'configs', 'mask-rcnn', 'mask-rcnn_r50_fpn_seed-240k_fashionpedia.py')
     plain = osp.join(REPO, 'configs', 'mask-rcnn', 'mask-rcnn_r50_fpn_lsj-1x_fashionpedia.py')
-    res = tool(osp.join(TOOLS, 'analysis_tools', 'config_diff.py'), plain, seed, '--json',
-               '--cfg-options', 'work_dir=/x')
+    res = tool(
+        osp.join(TOOLS, 'analysis_tools', 'config_diff.py'), plain, seed, '--json', '--cfg-options',
+        'work_dir=/x')
     diff = {d['key']: d for d in json.loads(res.stdout)['differences']}
     assert diff['optim_wrapper.optimizer.lr']['values'] == [0.02, 0.0001]
     assert diff['train_cfg.max_iters']['values'] == [90000, 240000]
     assert diff['model.backbone.frozen_stages']['values'] == [1, 4]
     assert not any(k.startswith('work_dir') for k in diff)
-    res = tool(osp.join(TOOLS, 'analysis_tools', 'config_diff.py'), seed, '--recipe',
-               '--fail-on-deviation', check=False)
+    res = tool(
+        osp.join(TOOLS, 'analysis_tools', 'config_diff.py'),
+        seed,
+        '--recipe',
+        '--fail-on-deviation',
+        check=False)
     assert res.returncode == 1
     for what in ('learning rate per image', 'schedule length', 'lr steps', 'RoIs sampled',
                  'frozen backbone stages', 'scale jitter', 'input size', 'attribute branch'):
         assert f'DEVIATION {what}' in res.stdout, what
     recipe = osp.join(REPO, 'configs', 'attr-mask-rcnn',
                       'attr-mask-rcnn_r50_fpn_lsj-1x_fashionpedia.py')
-    res = tool(osp.join(TOOLS, 'analysis_tools', 'config_diff.py'), recipe, '--recipe',
-               '--gpus', '8')
+    res = tool(
+        osp.join(TOOLS, 'analysis_tools', 'config_diff.py'), recipe, '--recipe', '--gpus', '8')
     assert '0 deviation(s)' in res.stdout
 
 
@@ -104,8 +125,10 @@ def test_val_loss_hook_logs_losses(tmp_path, synthetic_root):
     from conftest import tiny_cfg_options
 
     from fashionpedia_plugin.engine.launch import build_train_runner
-    runner = build_train_runner([DEMO_CONFIG, '--work-dir', str(tmp_path), '--cfg-options',
-                                 *tiny_cfg_options(synthetic_root, str(tmp_path))])
+    runner = build_train_runner([
+        DEMO_CONFIG, '--work-dir',
+        str(tmp_path), '--cfg-options', *tiny_cfg_options(synthetic_root, str(tmp_path))
+    ])
     runner.train()
     hub = runner.message_hub
     for key in ('val/val_loss', 'val/val_loss_attr', 'val/val_loss_mask', 'val/val_loss_cls'):
@@ -117,8 +140,9 @@ def test_val_loss_hook_logs_losses(tmp_path, synthetic_root):
 def tiny_checkpoint(synthetic_root, tmp_path_factory):
     from conftest import tiny_cfg_options
     work = str(tmp_path_factory.mktemp('ckpt'))
-    tool(osp.join(TOOLS, 'train.py'), DEMO_CONFIG, '--work-dir', work, '--cfg-options',
-         *tiny_cfg_options(synthetic_root, work))
+    tool(
+        osp.join(TOOLS, 'train.py'), DEMO_CONFIG, '--work-dir', work, '--cfg-options',
+        *tiny_cfg_options(synthetic_root, work))
     return osp.join(work, 'iter_2.pth')
 
 
@@ -126,8 +150,9 @@ def test_infer_writes_masks_cutouts_and_json(tiny_checkpoint, synthetic_root, tm
     import cv2
     out = tmp_path / 'out'
     pattern = osp.join(synthetic_root, 'test', '*.jpg')
-    res = tool(osp.join(TOOLS, 'infer.py'), pattern, DEMO_CONFIG, tiny_checkpoint, '--out-dir',
-               out, '--score-thr', '0', '--classes', 'garments', 'sleeve')
+    res = tool(
+        osp.join(TOOLS, 'infer.py'), pattern, DEMO_CONFIG, tiny_checkpoint, '--out-dir', out,
+        '--score-thr', '0', '--classes', 'garments', 'sleeve')
     assert '6 image(s)' in res.stdout
     recs = [json.load(open(p)) for p in sorted(out.glob('*/*.json'))]
     assert len(recs) == 6

@@ -66,10 +66,16 @@ def test_parity_case_matrix(case, iou_type):
     assert_same(ref, got)
     for name, mine in got_cls.items():  # ref_cls also holds 'supercls-*' entries
         entry = ref_cls[name]
-        assert_same({'iou+f1': entry.get('iou_f1', {}), 'iou': entry['iou'],
-                     'f1': entry.get('f1', {})},
-                    {'iou+f1': mine.get('iou_f1', {}), 'iou': mine['iou'],
-                     'f1': mine.get('f1', {})})
+        assert_same(
+            {
+                'iou+f1': entry.get('iou_f1', {}),
+                'iou': entry['iou'],
+                'f1': entry.get('f1', {})
+            }, {
+                'iou+f1': mine.get('iou_f1', {}),
+                'iou': mine['iou'],
+                'f1': mine.get('f1', {})
+            })
 
 
 @pytest.mark.parametrize('seed', range(4))

@@ -2,6 +2,7 @@
 import subprocess
 import sys
 
+import pytest
 import torch
 
 
@@ -21,7 +22,9 @@ def test_issue_import_line_and_selfcheck():
     code = 'from mmcv.ops import RoIAlign, nms; import mmdet, mmengine, fashionpedia_plugin'
     subprocess.run([sys.executable, '-c', code], check=True)
     out = subprocess.run([sys.executable, '-m', 'fashionpedia_plugin.utils.selfcheck'],
-                         check=True, capture_output=True, text=True).stdout
+                         check=True,
+                         capture_output=True,
+                         text=True).stdout
     assert '[selfcheck] OK' in out and 'mmcv 2.1.0' in out and 'mmdet 3.3.0' in out
 
 
@@ -35,3 +38,17 @@ def test_plugin_registers_components():
     assert MODELS.get('AttributeConvFCBBoxHead') is not None
     for t in ('LoadFashionpediaAnnotations', 'PackFashionpediaInputs', 'AlignInstanceFields'):
         assert TRANSFORMS.get(t) is not None
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(not torch.cuda.is_available(), reason='needs a CUDA device')
+def test_cuda_ops_match_cpu():
+    from mmcv.ops import RoIAlign, nms
+    feat = torch.randn(1, 4, 16, 16)
+    rois = torch.tensor([[0, 1.5, 2.0, 9.0, 12.5], [0, 0, 0, 15, 15]])
+    align = RoIAlign((3, 3), 1.0, 2)
+    assert torch.allclose(align(feat, rois), align(feat.cuda(), rois.cuda()).cpu(), atol=1e-5)
+    boxes = torch.rand(50, 4) * 50
+    boxes[:, 2:] += boxes[:, :2]
+    scores = torch.rand(50)
+    assert nms(boxes, scores, 0.5)[1].tolist() == nms(boxes.cuda(), scores.cuda(), 0.5)[1].tolist()

@@ -15,11 +15,18 @@ from fashionpedia_plugin.datasets import taxonomy
 
 def small_head(**kw):
     from mmdet.registry import MODELS
-    head = MODELS.build(dict(
-        type='AttributeConvFCBBoxHead', num_shared_fcs=1, in_channels=4, fc_out_channels=16,
-        roi_feat_size=2, num_classes=3, reg_class_agnostic=False,
-        bbox_coder=dict(type='DeltaXYWHBBoxCoder', target_means=[0.] * 4,
-                        target_stds=[0.1, 0.1, 0.2, 0.2]), **kw))
+    head = MODELS.build(
+        dict(
+            type='AttributeConvFCBBoxHead',
+            num_shared_fcs=1,
+            in_channels=4,
+            fc_out_channels=16,
+            roi_feat_size=2,
+            num_classes=3,
+            reg_class_agnostic=False,
+            bbox_coder=dict(
+                type='DeltaXYWHBBoxCoder', target_means=[0.] * 4, target_stds=[0.1, 0.1, 0.2, 0.2]),
+            **kw))
     head.init_weights()
     return head
 
@@ -45,20 +52,24 @@ def test_attributes_follow_detections_through_nms():
     attr = torch.randn(n, 294) * 3
     res = head._predict_with_attributes(
         rois, cls, torch.zeros(n, 12), dict(img_shape=(100, 400)), False,
-        ConfigDict(score_thr=0.05, nms=dict(type='nms', iou_threshold=0.5), max_per_img=100),
-        attr)
+        ConfigDict(score_thr=0.05, nms=dict(type='nms', iou_threshold=0.5), max_per_img=100), attr)
     assert len(res) > n
     assert len(res.attribute_ids) == len(res) == len(res.attr_scores)
     for k in range(len(res)):
         row = int(torch.nonzero((rois[:, 1:] - res.bboxes[k]).abs().sum(1) < 1e-3)[0])
         assert torch.allclose(res.attr_scores[k], attr[row].sigmoid())
-        expect = [taxonomy.ATTRIBUTE_IDS[j] for j in
-                  torch.nonzero(attr[row].sigmoid() > 0.5).flatten().tolist()]
+        expect = [
+            taxonomy.ATTRIBUTE_IDS[j]
+            for j in torch.nonzero(attr[row].sigmoid() > 0.5).flatten().tolist()
+        ]
         assert res.attribute_ids[k] == expect
 
 
 def run_tool(*args, timeout=600):
-    res = subprocess.run([sys.executable, *args], cwd=REPO, capture_output=True, text=True,
+    res = subprocess.run([sys.executable, *args],
+                         cwd=REPO,
+                         capture_output=True,
+                         text=True,
                          timeout=timeout)
     assert res.returncode == 0, res.stdout[-3000:] + res.stderr[-3000:]
     return res.stdout + res.stderr
@@ -89,8 +100,9 @@ def test_test_out_is_official_format(trained, synthetic_root, tmp_path):
     assert 'official results format' in log
     preds = json.load(open(out))
     assert osp.isfile(str(tmp_path / 'preds.bbox.json'))
-    assert preds and all({'image_id', 'category_id', 'score', 'bbox', 'segmentation',
-                          'attribute_ids'} <= set(p) for p in preds)
+    assert preds and all(
+        {'image_id', 'category_id', 'score', 'bbox', 'segmentation', 'attribute_ids'} <= set(p)
+        for p in preds)
     # accepted by the official evaluator
     import contextlib
     import io
@@ -134,23 +146,27 @@ def test_predictions_carry_aligned_attribute_ids(trained, synthetic_root):
         pred = sample.pred_instances
         assert len(pred.attribute_ids) == len(pred.bboxes) == len(pred.attr_scores)
         for ids, scores in zip(pred.attribute_ids, pred.attr_scores):
-            assert ids == [taxonomy.ATTRIBUTE_IDS[j] for j in
-                           torch.nonzero(scores > 0.001).flatten().tolist()]
+            assert ids == [
+                taxonomy.ATTRIBUTE_IDS[j] for j in torch.nonzero(scores > 0.001).flatten().tolist()
+            ]
 
 
 def test_train_two_iterations_real_sample(sample_dir, tmp_path):
     from fashionpedia_plugin.engine.launch import build_train_runner
     ann = osp.join(sample_dir, 'sample_final_taxonomy.json')
-    opts = [o for o in tiny_cfg_options(sample_dir, str(tmp_path))
-            if 'ann_file' not in o and 'data_root' not in o]
-    opts += [f'train_dataloader.dataset.ann_file={ann}', f'val_dataloader.dataset.ann_file={ann}',
-             f'val_evaluator.ann_file={ann}', 'train_dataloader.dataset.data_root=',
-             'val_dataloader.dataset.data_root=',
-             f'train_dataloader.dataset.data_prefix.img={sample_dir}/images/',
-             f'val_dataloader.dataset.data_prefix.img={sample_dir}/images/',
-             'train_dataloader.dataset.filter_cfg.min_size=0']
-    runner = build_train_runner([DEMO_CONFIG, '--work-dir', str(tmp_path), '--cfg-options',
-                                 *opts])
+    opts = [
+        o for o in tiny_cfg_options(sample_dir, str(tmp_path))
+        if 'ann_file' not in o and 'data_root' not in o
+    ]
+    opts += [
+        f'train_dataloader.dataset.ann_file={ann}', f'val_dataloader.dataset.ann_file={ann}',
+        f'val_evaluator.ann_file={ann}', 'train_dataloader.dataset.data_root=',
+        'val_dataloader.dataset.data_root=',
+        f'train_dataloader.dataset.data_prefix.img={sample_dir}/images/',
+        f'val_dataloader.dataset.data_prefix.img={sample_dir}/images/',
+        'train_dataloader.dataset.filter_cfg.min_size=0'
+    ]
+    runner = build_train_runner([DEMO_CONFIG, '--work-dir', str(tmp_path), '--cfg-options', *opts])
     runner.train()
     hub = runner.message_hub  # (scalars.json may belong to an earlier in-process Visualizer)
     assert runner.iter == 2

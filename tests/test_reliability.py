@@ -15,8 +15,13 @@ TOOLS = osp.join(REPO, 'tools')
 
 
 def run(args, env=None, timeout=600, check=True):
-    res = subprocess.run(args, cwd=REPO, capture_output=True, text=True, timeout=timeout,
-                         env=dict(os.environ, **(env or {})))
+    res = subprocess.run(
+        args,
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env=dict(os.environ, **(env or {})))
     if check:
         assert res.returncode == 0, res.stdout[-4000:] + res.stderr[-4000:]
     return res
@@ -45,16 +50,23 @@ def test_dist_train_and_test_two_cpu_processes(synthetic_root, tmp_path):
     port = str(29700 + os.getpid() % 200)
     env = dict(PYTHON=sys.executable, PORT=port, OMP_NUM_THREADS='1')
     work = str(tmp_path / 'dist')
-    res = run(['bash', osp.join(TOOLS, 'dist_train.sh'), DEMO_CONFIG, '2', '--work-dir', work,
-               '--cfg-options', *tiny_cfg_options(synthetic_root, work)], env=env)
+    res = run([
+        'bash',
+        osp.join(TOOLS, 'dist_train.sh'), DEMO_CONFIG, '2', '--work-dir', work, '--cfg-options',
+        *tiny_cfg_options(synthetic_root, work)
+    ],
+              env=env)
     out = res.stdout + res.stderr
     assert 'Distributed training: True' in out and 'GPU number: 2' in out
     # metrics gathered once over the 6 val images, no duplicates (checked in the metric)
     assert out.count('FashionpediaMetric: evaluated 6 images') == 1
     assert osp.isfile(osp.join(work, 'iter_2.pth'))
-    res = run(['bash', osp.join(TOOLS, 'dist_test.sh'), DEMO_CONFIG,
-               osp.join(work, 'iter_2.pth'), '2', '--work-dir', str(tmp_path / 'test'),
-               '--cfg-options', *tiny_cfg_options(synthetic_root, work)],
+    res = run([
+        'bash',
+        osp.join(TOOLS, 'dist_test.sh'), DEMO_CONFIG,
+        osp.join(work, 'iter_2.pth'), '2', '--work-dir',
+        str(tmp_path / 'test'), '--cfg-options', *tiny_cfg_options(synthetic_root, work)
+    ],
               env=dict(env, PORT=str(int(port) + 1)))
     assert (res.stdout + res.stderr).count('FashionpediaMetric: evaluated 6 images') == 1
 
@@ -64,14 +76,24 @@ def test_kill_and_resume_matches_uninterrupted_run(synthetic_root, tmp_path):
     cfg = derived_config(tmp_path, DETERMINISTIC)
     opts = tiny_cfg_options(synthetic_root, str(tmp_path), max_iters=6)
     opts = [o for o in opts if not o.startswith(('train_cfg.val_interval', 'default_hooks.ch'))]
-    opts += ['train_cfg.val_interval=100', 'default_hooks.checkpoint.interval=2',
-             'default_hooks.checkpoint.max_keep_ckpts=10', 'default_hooks.checkpoint.save_best=']
+    opts += [
+        'train_cfg.val_interval=100', 'default_hooks.checkpoint.interval=2',
+        'default_hooks.checkpoint.max_keep_ckpts=10', 'default_hooks.checkpoint.save_best='
+    ]
     full, killed = tmp_path / 'full', tmp_path / 'killed'
-    run([sys.executable, osp.join(TOOLS, 'train.py'), cfg, '--work-dir', str(full),
-         '--cfg-options', *opts])
-    proc = subprocess.Popen([sys.executable, osp.join(TOOLS, 'train.py'), cfg, '--work-dir',
-                             str(killed), '--cfg-options', *opts], cwd=REPO,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    run([
+        sys.executable,
+        osp.join(TOOLS, 'train.py'), cfg, '--work-dir',
+        str(full), '--cfg-options', *opts
+    ])
+    proc = subprocess.Popen([
+        sys.executable,
+        osp.join(TOOLS, 'train.py'), cfg, '--work-dir',
+        str(killed), '--cfg-options', *opts
+    ],
+                            cwd=REPO,
+                            stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
     deadline = time.time() + 300
     last = killed / 'last_checkpoint'
     while time.time() < deadline and proc.poll() is None:
@@ -83,14 +105,18 @@ def test_kill_and_resume_matches_uninterrupted_run(synthetic_root, tmp_path):
     proc.wait()
     resumed_from = last.read_text().strip()
     assert not (killed / 'iter_6.pth').exists()
-    res = run([sys.executable, osp.join(TOOLS, 'train.py'), cfg, '--work-dir', str(killed),
-               '--resume', '--cfg-options', *opts])
+    res = run([
+        sys.executable,
+        osp.join(TOOLS, 'train.py'), cfg, '--work-dir',
+        str(killed), '--resume', '--cfg-options', *opts
+    ])
     assert 'resumed epoch: 0, iter: ' in res.stdout + res.stderr
     a = torch.load(full / 'iter_6.pth', map_location='cpu', weights_only=False)
     b = torch.load(killed / 'iter_6.pth', map_location='cpu', weights_only=False)
     assert a['meta']['iter'] == b['meta']['iter'] == 6, resumed_from
-    worst = max(float((a['state_dict'][k].float() - b['state_dict'][k].float()).abs().max())
-                for k in a['state_dict'])
+    worst = max(
+        float((a['state_dict'][k].float() - b['state_dict'][k].float()).abs().max())
+        for k in a['state_dict'])
     assert worst < 1e-5, f'resumed from {resumed_from}: max |diff| {worst}'
     lr_a = a['param_schedulers'][-1]['last_epoch']
     lr_b = b['param_schedulers'][-1]['last_epoch']
@@ -98,11 +124,16 @@ def test_kill_and_resume_matches_uninterrupted_run(synthetic_root, tmp_path):
 
 
 def test_nan_loss_stops_with_iteration(synthetic_root, tmp_path):
-    cfg = derived_config(tmp_path, DETERMINISTIC + """
+    cfg = derived_config(
+        tmp_path, DETERMINISTIC + """
 model = dict(roi_head=dict(bbox_head=dict(loss_attr=dict(loss_weight=float('nan')))))
 """)
-    res = run([sys.executable, osp.join(TOOLS, 'train.py'), cfg, '--work-dir', str(tmp_path),
-               '--cfg-options', *tiny_cfg_options(synthetic_root, str(tmp_path))], check=False)
+    res = run([
+        sys.executable,
+        osp.join(TOOLS, 'train.py'), cfg, '--work-dir',
+        str(tmp_path), '--cfg-options', *tiny_cfg_options(synthetic_root, str(tmp_path))
+    ],
+              check=False)
     assert res.returncode == 2
     assert 'error: non-finite loss at iteration 1' in res.stderr and 'loss_attr=nan' in res.stderr
     assert 'Traceback' not in res.stderr
@@ -122,9 +153,11 @@ def test_corrupt_image_fails_fast_by_name(synthetic_root, tmp_path):
     from fashionpedia_plugin.datasets import FashionpediaDataError, FashionpediaDataset
     root, bad = _corrupt_copy(synthetic_root, tmp_path)
     pipeline = [dict(type='LoadImageFromFile'), dict(type='PackFashionpediaInputs')]
-    ds = FashionpediaDataset(data_root=str(root) + '/',
-                             ann_file='annotations/instances_attributes_train2020.json',
-                             data_prefix=dict(img='train/'), pipeline=pipeline)
+    ds = FashionpediaDataset(
+        data_root=str(root) + '/',
+        ann_file='annotations/instances_attributes_train2020.json',
+        data_prefix=dict(img='train/'),
+        pipeline=pipeline)
     with pytest.raises(FashionpediaDataError, match=bad):
         for i in range(len(ds)):
             ds[i]
@@ -134,10 +167,12 @@ def test_corrupt_image_skipped_and_counted(synthetic_root, tmp_path):
     from fashionpedia_plugin.datasets import FashionpediaDataset
     root, bad = _corrupt_copy(synthetic_root, tmp_path)
     pipeline = [dict(type='LoadImageFromFile'), dict(type='PackFashionpediaInputs')]
-    ds = FashionpediaDataset(data_root=str(root) + '/',
-                             ann_file='annotations/instances_attributes_train2020.json',
-                             data_prefix=dict(img='train/'), pipeline=pipeline,
-                             skip_bad_images=True)
+    ds = FashionpediaDataset(
+        data_root=str(root) + '/',
+        ann_file='annotations/instances_attributes_train2020.json',
+        data_prefix=dict(img='train/'),
+        pipeline=pipeline,
+        skip_bad_images=True)
     samples = [ds[i] for i in range(len(ds))]
     assert all(s is not None for s in samples)
     assert list(ds.bad_images) == [str(root / 'train' / bad)]
@@ -169,8 +204,11 @@ def test_evaluation_without_predictions_returns_zeros(synthetic_root):
 
 
 def test_unwritable_or_full_work_dir_fails_at_start(tmp_path, monkeypatch):
-    res = run([sys.executable, osp.join(TOOLS, 'train.py'), DEMO_CONFIG, '--work-dir',
-               '/etc/hostname/work'], check=False)
+    res = run([
+        sys.executable,
+        osp.join(TOOLS, 'train.py'), DEMO_CONFIG, '--work-dir', '/etc/hostname/work'
+    ],
+              check=False)
     assert res.returncode == 2 and 'is not writable' in res.stderr
     assert 'Traceback' not in res.stderr
     import shutil
@@ -192,25 +230,26 @@ def _write(tmp_path, name, text):
 CLI_CASES = {
     'train-missing-config': (['train.py', '/nope.py'], 'config file not found'),
     'train-not-python': (['train.py', '{json}'], 'must be a Python config'),
-    'train-missing-resume': (['train.py', DEMO_CONFIG, '--work-dir', '{tmp}', '--resume',
-                              '/nope.pth'], 'checkpoint to resume from not found'),
+    'train-missing-resume':
+    (['train.py', DEMO_CONFIG, '--work-dir', '{tmp}', '--resume',
+      '/nope.pth'], 'checkpoint to resume from not found'),
     'test-missing-ckpt': (['test.py', DEMO_CONFIG, '/nope.pth'], 'checkpoint not found'),
-    'test-bad-out': (['test.py', DEMO_CONFIG, __file__, '--out', 'x.txt'],
-                     '--out must end with .json or .pkl'),
-    'doctor-missing': (['analysis_tools/data_doctor.py', '/nope.json', '/tmp'],
-                       'annotation file not found'),
-    'doctor-empty': (['analysis_tools/data_doctor.py', '{empty}', '/tmp'],
-                     "missing top-level key(s) ['images', 'annotations', 'categories']"),
-    'eval-missing': (['analysis_tools/fashionpedia_eval.py', '/nope.json', '/nope2.json'],
-                     'annotation file not found'),
-    'eval-empty-results': (['analysis_tools/fashionpedia_eval.py', '{ann}', '{emptylist}'],
-                           'no results to evaluate'),
-    'eval-wrong-format': (['analysis_tools/fashionpedia_eval.py', '{ann}', '{json}'],
-                          'expected a JSON list of results'),
+    'test-bad-out': (['test.py', DEMO_CONFIG, __file__, '--out',
+                      'x.txt'], '--out must end with .json or .pkl'),
+    'doctor-missing': (['analysis_tools/data_doctor.py', '/nope.json',
+                        '/tmp'], 'annotation file not found'),
+    'doctor-empty': (['analysis_tools/data_doctor.py', '{empty}',
+                      '/tmp'], "missing top-level key(s) ['images', 'annotations', 'categories']"),
+    'eval-missing': (['analysis_tools/fashionpedia_eval.py', '/nope.json',
+                      '/nope2.json'], 'annotation file not found'),
+    'eval-empty-results': (['analysis_tools/fashionpedia_eval.py', '{ann}',
+                            '{emptylist}'], 'no results to evaluate'),
+    'eval-wrong-format': (['analysis_tools/fashionpedia_eval.py', '{ann}',
+                           '{json}'], 'expected a JSON list of results'),
     'analyze-missing': (['analysis_tools/analyze_logs.py', '/nope'], 'not found'),
     'analyze-garbage': (['analysis_tools/analyze_logs.py', '{garbage}'], 'not a JSON line'),
-    'diff-missing': (['analysis_tools/config_diff.py', DEMO_CONFIG, '/nope.py'],
-                     'config file not found'),
+    'diff-missing': (['analysis_tools/config_diff.py', DEMO_CONFIG,
+                      '/nope.py'], 'config file not found'),
     'infer-missing': (['infer.py', '/nope/*.jpg', DEMO_CONFIG, __file__], 'no images found'),
 }
 

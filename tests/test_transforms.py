@@ -7,8 +7,12 @@ from mmdet.structures.mask import BitmapMasks
 
 LSJ = [
     dict(type='RandomResize', scale=(256, 256), ratio_range=(0.5, 2.0), keep_ratio=True),
-    dict(type='RandomCrop', crop_type='absolute_range', crop_size=(256, 256),
-         recompute_bbox=True, allow_negative_crop=True),
+    dict(
+        type='RandomCrop',
+        crop_type='absolute_range',
+        crop_size=(256, 256),
+        recompute_bbox=True,
+        allow_negative_crop=True),
     dict(type='FilterAnnotations', min_gt_bbox_wh=(1e-2, 1e-2)),
     dict(type='RandomFlip', prob=0.5),
 ]
@@ -25,11 +29,17 @@ def make_results(rng, n=12, h=300, w=400):
         boxes.append([x, y, x + bw, y + bh])
     attrs = np.zeros((n, 294), np.float32)
     attrs[np.arange(n), np.arange(n)] = 1
-    return dict(img=rng.randint(0, 255, (h, w, 3)).astype(np.uint8), img_shape=(h, w),
-                ori_shape=(h, w), gt_bboxes=HorizontalBoxes(np.array(boxes, np.float32)),
-                gt_bboxes_labels=(np.arange(n) * 7 % 46).astype(np.int64),
-                gt_ignore_flags=(np.arange(n) % 5 == 4), gt_masks=BitmapMasks(masks, h, w),
-                gt_attributes=attrs, img_id=0, img_path='x.jpg')
+    return dict(
+        img=rng.randint(0, 255, (h, w, 3)).astype(np.uint8),
+        img_shape=(h, w),
+        ori_shape=(h, w),
+        gt_bboxes=HorizontalBoxes(np.array(boxes, np.float32)),
+        gt_bboxes_labels=(np.arange(n) * 7 % 46).astype(np.int64),
+        gt_ignore_flags=(np.arange(n) % 5 == 4),
+        gt_masks=BitmapMasks(masks, h, w),
+        gt_attributes=attrs,
+        img_id=0,
+        img_path='x.jpg')
 
 
 @pytest.mark.parametrize('seed', range(25))
@@ -53,8 +63,7 @@ def test_lsj_flip_keeps_attributes_aligned(seed):
     for r in range(n):  # recompute_bbox=True: the box is the mask's extent
         ys, xs = np.nonzero(out['gt_masks'].masks[r])
         if len(xs):
-            assert np.allclose(boxes[r], [xs.min(), ys.min(), xs.max() + 1, ys.max() + 1],
-                               atol=1)
+            assert np.allclose(boxes[r], [xs.min(), ys.min(), xs.max() + 1, ys.max() + 1], atol=1)
 
 
 def test_crop_without_alignment_misaligns():

@@ -20,7 +20,8 @@ echo "[demo] training $CONFIG (520 iterations, validation at 260 and 520) -> $WO
 CKPT="$WORK/iter_520.pth"
 echo "[demo] testing $CKPT (predictions in the official results format + overlays)"
 "$PY" tools/test.py "$CONFIG" "$CKPT" --work-dir "$WORK/test" \
-  --out "$WORK/predictions.json" --show-dir overlays 2>&1 | tee "$WORK/test.log" | \
+  --out "$WORK/predictions.json" --show-dir overlays \
+  --cfg-options default_hooks.visualization.interval=10 2>&1 | tee "$WORK/test.log" | \
   grep -E "fashionpedia/|official results|AP with IoU\+F1" || true
 if [ -f tools/analysis_tools/analyze_logs.py ]; then
   "$PY" tools/analysis_tools/analyze_logs.py "$WORK" --out "$WORK/curves.png" \

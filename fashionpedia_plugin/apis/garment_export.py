@@ -59,8 +59,7 @@ def init_model(config, checkpoint, device='cpu'):
 
     from .. import compat  # noqa: F401  (checkpoint loading on torch >= 2.6)
     cfg = Config.fromfile(config) if isinstance(config, str) else config
-    pipeline = [t for t in cfg.test_dataloader.dataset.pipeline
-                if 'Annotations' not in t['type']]
+    pipeline = [t for t in cfg.test_dataloader.dataset.pipeline if 'Annotations' not in t['type']]
     cfg.test_dataloader.dataset.pipeline = pipeline
     return init_detector(cfg, checkpoint, device=device)
 
@@ -94,8 +93,12 @@ def export_image(model, path, out_dir, score_thr=0.3, keep_classes=None):
         name = names[label]
         short = name.split(',')[0].replace(' ', '-')
         x1, y1, x2, y2 = [float(v) for v in pred.bboxes[k]]
-        rec = dict(id=k, class_id=label, class_name=name, score=round(float(pred.scores[k]), 4),
-                   bbox_xyxy=[round(v, 1) for v in (x1, y1, x2, y2)])
+        rec = dict(
+            id=k,
+            class_id=label,
+            class_name=name,
+            score=round(float(pred.scores[k]), 4),
+            bbox_xyxy=[round(v, 1) for v in (x1, y1, x2, y2)])
         if masks is not None:
             m = masks[k]
             mask_file = osp.join('masks', f'{k:03d}_{short}.png')
@@ -103,8 +106,8 @@ def export_image(model, path, out_dir, score_thr=0.3, keep_classes=None):
             ys, xs = np.nonzero(m)
             if len(xs):
                 cx1, cy1, cx2, cy2 = xs.min(), ys.min(), xs.max() + 1, ys.max() + 1
-                rgba = np.dstack([img[cy1:cy2, cx1:cx2], m[cy1:cy2, cx1:cx2] * 255]).astype(
-                    np.uint8)
+                rgba = np.dstack([img[cy1:cy2, cx1:cx2],
+                                  m[cy1:cy2, cx1:cx2] * 255]).astype(np.uint8)
                 cut_file = osp.join('cutouts', f'{k:03d}_{short}.png')
                 cv2.imwrite(osp.join(d, cut_file), rgba)
             else:
@@ -115,11 +118,12 @@ def export_image(model, path, out_dir, score_thr=0.3, keep_classes=None):
             scores = pred.attr_scores[k].cpu().numpy()
             ids = set(pred.attribute_ids[k])
             rec['attributes'] = [
-                dict(id=int(a), name=taxonomy.ATTRIBUTE_NAMES[taxonomy.ATTR_ID_TO_INDEX[a]],
-                     supercategory=taxonomy.ATTRIBUTE_SUPERCATEGORIES[
-                         taxonomy.ATTR_ID_TO_INDEX[a]],
-                     score=round(float(scores[j]), 4))
-                for j, a in enumerate(attr_ids) if a in ids]
+                dict(
+                    id=int(a),
+                    name=taxonomy.ATTRIBUTE_NAMES[taxonomy.ATTR_ID_TO_INDEX[a]],
+                    supercategory=taxonomy.ATTRIBUTE_SUPERCATEGORIES[taxonomy.ATTR_ID_TO_INDEX[a]],
+                    score=round(float(scores[j]), 4)) for j, a in enumerate(attr_ids) if a in ids
+            ]
         instances.append(rec)
         cv2.rectangle(overlay, (int(x1), int(y1)), (int(x2), int(y2)), _colour(label), 2)
         cv2.putText(overlay, f'{short} {rec["score"]:.2f}', (int(x1), max(int(y1) - 3, 10)),

@@ -50,8 +50,8 @@ def check_images(data, img_dir, full_decode=False, progress=True):
                 else:
                     im.verify()
         except Exception as e:  # PIL raises many types for broken files
-            problems.append(('unreadable image',
-                             f'image id {img.get("id")}: {path} cannot be read ({e})'))
+            problems.append(
+                ('unreadable image', f'image id {img.get("id")}: {path} cannot be read ({e})'))
             continue
         if (img.get('width'), img.get('height')) != size:
             problems.append(('size mismatch', f'image id {img.get("id")}: {path} is '
@@ -67,11 +67,13 @@ def check_images(data, img_dir, full_decode=False, progress=True):
 def statistics_table(data):
     stats = annotation_statistics(data)
     per_img = stats['instances_per_image']
-    lines = [f'images: {len(data["images"])}   instances: {len(data["annotations"])}   '
-             f'instances/image: mean {sum(per_img) / max(len(per_img), 1):.2f}, '
-             f'max {max(per_img, default=0)}, images without instances: '
-             f'{sum(1 for c in per_img if c == 0)}',
-             f'{"id":>3}  {"category":<42} {"instances":>9} {"with attrs":>10} {"attrs":>7}']
+    lines = [
+        f'images: {len(data["images"])}   instances: {len(data["annotations"])}   '
+        f'instances/image: mean {sum(per_img) / max(len(per_img), 1):.2f}, '
+        f'max {max(per_img, default=0)}, images without instances: '
+        f'{sum(1 for c in per_img if c == 0)}',
+        f'{"id":>3}  {"category":<42} {"instances":>9} {"with attrs":>10} {"attrs":>7}'
+    ]
     for cid, name in enumerate(taxonomy.CLASSES):
         n = stats['instances'].get(cid, 0)
         if n:
@@ -85,8 +87,10 @@ def diagnose(data, ann_file, img_dir, full_decode=False, progress=True):
     """All problems: ``(errors, warnings)``, each a list of ``(kind, message)``."""
     rep = check_annotations(data, ann_file)
     errors = list(rep.errors) + check_images(data, img_dir, full_decode, progress)
-    warnings = [('attributes on a category without attributes' if 'never carries' in w
-                 else 'category name', w) for w in rep.warnings]
+    warnings = [
+        ('attributes on a category without attributes' if 'never carries' in w else 'category name',
+         w) for w in rep.warnings
+    ]
     for reason, n in rep.skipped.items():
         warnings.append(('degenerate annotation', f'{n} annotation(s) will be skipped: {reason}'))
     return errors, warnings

@@ -61,9 +61,11 @@ class FashionpediaDataset(CocoDataset):
                     f'dataset to skip and count such images.') from e
             self.bad_images[path] += 1
             if self.bad_images[path] == 1:
-                print_log(f'skipping unreadable image {path} ({e.__class__.__name__}: {e}); '
-                          f'{len(self.bad_images)} bad image(s) so far in this process',
-                          logger='current', level=30)
+                print_log(
+                    f'skipping unreadable image {path} ({e.__class__.__name__}: {e}); '
+                    f'{len(self.bad_images)} bad image(s) so far in this process',
+                    logger='current',
+                    level=30)
             return None  # BaseDataset draws another index in training mode
 
     def load_data_list(self):
@@ -78,9 +80,10 @@ class FashionpediaDataset(CocoDataset):
             missing = [d['img_path'] for d in data_list if not osp.isfile(d['img_path'])]
             if missing:
                 hint = ''
-                nested = [sub for sub in ('train', 'test', 'val', 'images')
-                          if osp.isfile(osp.join(osp.dirname(missing[0]), sub,
-                                                 osp.basename(missing[0])))]
+                nested = [
+                    sub for sub in ('train', 'test', 'val', 'images')
+                    if osp.isfile(osp.join(osp.dirname(missing[0]), sub, osp.basename(missing[0])))
+                ]
                 if nested:
                     hint = (f' The images sit one folder deeper: set data_prefix=dict('
                             f"img='{osp.join(self.data_prefix['img'], nested[0])}/').")
@@ -90,8 +93,10 @@ class FashionpediaDataset(CocoDataset):
         if self.skipped_annotations:
             total = sum(self.skipped_annotations.values())
             detail = ', '.join(f'{n} {r}' for r, n in self.skipped_annotations.most_common())
-            print_log(f'{self.ann_file}: skipped {total} degenerate annotation(s): {detail}',
-                      logger='current', level=30)
+            print_log(
+                f'{self.ann_file}: skipped {total} degenerate annotation(s): {detail}',
+                logger='current',
+                level=30)
         return data_list
 
     def _parse_coco(self, data):
@@ -108,8 +113,8 @@ class FashionpediaDataset(CocoDataset):
         for img_id in self.coco.get_img_ids():
             raw_img_info = dict(self.coco.load_imgs([img_id])[0], img_id=img_id)
             raw_ann_info = self.coco.load_anns(self.coco.get_ann_ids(img_ids=[img_id]))
-            data_list.append(self.parse_data_info(
-                dict(raw_ann_info=raw_ann_info, raw_img_info=raw_img_info)))
+            data_list.append(
+                self.parse_data_info(dict(raw_ann_info=raw_ann_info, raw_img_info=raw_img_info)))
         del self.coco
         return data_list
 
@@ -118,8 +123,10 @@ class FashionpediaDataset(CocoDataset):
         img_info = raw_data_info['raw_img_info']
         data_info = dict(
             img_path=osp.join(self.data_prefix['img'], img_info['file_name']),
-            img_id=img_info['img_id'], seg_map_path=None,
-            height=img_info['height'], width=img_info['width'])
+            img_id=img_info['img_id'],
+            seg_map_path=None,
+            height=img_info['height'],
+            width=img_info['width'])
         instances = []
         for ann in raw_data_info['raw_ann_info']:
             if ann.get('ignore', False):
@@ -133,11 +140,12 @@ class FashionpediaDataset(CocoDataset):
                 self.skipped_annotations['category not in metainfo classes'] += 1
                 continue
             x1, y1, w, h = ann['bbox']
-            instances.append(dict(
-                bbox=[x1, y1, x1 + w, y1 + h],
-                bbox_label=self.cat2label[ann['category_id']],
-                ignore_flag=1 if ann.get('iscrowd', False) else 0,
-                mask=ann['segmentation'],
-                attributes=taxonomy.attribute_ids_to_indices(ann.get('attribute_ids') or [])))
+            instances.append(
+                dict(
+                    bbox=[x1, y1, x1 + w, y1 + h],
+                    bbox_label=self.cat2label[ann['category_id']],
+                    ignore_flag=1 if ann.get('iscrowd', False) else 0,
+                    mask=ann['segmentation'],
+                    attributes=taxonomy.attribute_ids_to_indices(ann.get('attribute_ids') or [])))
         data_info['instances'] = instances
         return data_info

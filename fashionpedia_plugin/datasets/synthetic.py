@@ -41,8 +41,9 @@ STRAIGHT, WIDE_LEG = 128, 132
 SHORT, WRIST = 157, 160
 ROUND, V_NECK = 182, 183
 SYNTHETIC_CATEGORIES = (TOP, JACKET, PANTS, SKIRT, DRESS, SHOE, SLEEVE, POCKET, NECKLINE)
-SPLITS = dict(train=('train', 'instances_attributes_train2020.json'),
-              val=('test', 'instances_attributes_val2020.json'))
+SPLITS = dict(
+    train=('train', 'instances_attributes_train2020.json'),
+    val=('test', 'instances_attributes_val2020.json'))
 
 
 def _colour(rng, lo=30, hi=225):
@@ -92,18 +93,17 @@ def _figure(rng, cx, top, h):
             spread = (9 if wide else 4) * u
             # pants: one instance, both legs in one outline
             poly = np.array([[cx - waist_w, waist_y - 2 * u], [cx + waist_w, waist_y - 2 * u],
-                             [cx + waist_w + spread, top + 92 * u],
-                             [cx + 1.5 * u, top + 92 * u], [cx, top + 60 * u],
-                             [cx - 1.5 * u, top + 92 * u],
+                             [cx + waist_w + spread, top + 92 * u], [cx + 1.5 * u, top + 92 * u],
+                             [cx, top + 60 * u], [cx - 1.5 * u, top + 92 * u],
                              [cx - waist_w - spread, top + 92 * u]])
-            out.append((PANTS, [lower_pattern, WIDE_LEG if wide else STRAIGHT], poly,
-                        lower_pattern))
+            out.append((PANTS, [lower_pattern,
+                                WIDE_LEG if wide else STRAIGHT], poly, lower_pattern))
             px = cx + waist_w * 0.45
             # below a jacket's hem (waist + 8 units), so never hidden
-            out.append((POCKET, [], np.array([[px - 3 * u, waist_y + 11 * u],
-                                              [px + 3 * u, waist_y + 11 * u],
-                                              [px + 3 * u, waist_y + 18 * u],
-                                              [px - 3 * u, waist_y + 18 * u]]), PLAIN))
+            out.append((POCKET, [],
+                        np.array([[px - 3 * u, waist_y + 11 * u], [px + 3 * u, waist_y + 11 * u],
+                                  [px + 3 * u, waist_y + 18 * u], [px - 3 * u,
+                                                                   waist_y + 18 * u]]), PLAIN))
             feet_y = top + 92 * u
         else:
             midi = rng.rand() < 0.5
@@ -130,10 +130,10 @@ def _figure(rng, cx, top, h):
         out.append((upper, [pattern], poly, pattern))
         if upper == JACKET:
             px = cx - waist_w * 0.5
-            out.append((POCKET, [], np.array([[px - 3 * u, waist_y - 4 * u],
-                                              [px + 3 * u, waist_y - 4 * u],
-                                              [px + 3 * u, waist_y + 3 * u],
-                                              [px - 3 * u, waist_y + 3 * u]]), PLAIN))
+            out.append((POCKET, [],
+                        np.array([[px - 3 * u, waist_y - 4 * u], [px + 3 * u, waist_y - 4 * u],
+                                  [px + 3 * u, waist_y + 3 * u], [px - 3 * u,
+                                                                  waist_y + 3 * u]]), PLAIN))
     # sleeves: parts overlapping the shoulders of the upper garment
     long_sleeve = rng.rand() < 0.5
     length = (30 if long_sleeve else 12) * u
@@ -154,9 +154,9 @@ def _figure(rng, cx, top, h):
     # shoes
     for side in (-1, 1):
         x = cx + side * (waist_w + 2 * u)
-        out.append((SHOE, [], np.array([[x - 5 * u, feet_y], [x + 5 * u, feet_y],
-                                        [x + 6 * u, feet_y + 6 * u], [x - 5 * u,
-                                                                      feet_y + 6 * u]]), PLAIN))
+        out.append((SHOE, [],
+                    np.array([[x - 5 * u, feet_y], [x + 5 * u, feet_y], [x + 6 * u, feet_y + 6 * u],
+                              [x - 5 * u, feet_y + 6 * u]]), PLAIN))
     return out
 
 
@@ -171,8 +171,9 @@ def render_image(seed, size=320):
     instances = []
     for k in range(n_fig):
         fh = size * (rng.uniform(0.8, 0.95) if n_fig == 1 else rng.uniform(0.6, 0.85))
-        cx = size * (rng.uniform(0.35, 0.65) if n_fig == 1 else
-                     (rng.uniform(0.2, 0.4) if k == 0 else rng.uniform(0.6, 0.8)))
+        cx = size * (
+            rng.uniform(0.35, 0.65) if n_fig == 1 else
+            (rng.uniform(0.2, 0.4) if k == 0 else rng.uniform(0.6, 0.8)))
         top = rng.uniform(0.02, 0.98 - fh / size) * size
         skin = _colour(rng, 90, 230)
         cv2.circle(img, (int(cx), int(top + fh * 0.08)), int(fh * 0.06), skin, -1)
@@ -205,10 +206,20 @@ def _annotation(ann_id, image_id, cat, attrs, poly, size):
     area = float(mask_utils.area(mask_utils.merge(rle)))
     x0, y0 = poly.min(0)
     x1, y1 = poly.max(0)
-    return dict(id=ann_id, image_id=image_id, category_id=int(cat),
-                attribute_ids=[int(a) for a in attrs], segmentation=seg, area=area,
-                bbox=[round(float(x0), 2), round(float(y0), 2), round(float(x1 - x0), 2),
-                      round(float(y1 - y0), 2)], iscrowd=0)
+    return dict(
+        id=ann_id,
+        image_id=image_id,
+        category_id=int(cat),
+        attribute_ids=[int(a) for a in attrs],
+        segmentation=seg,
+        area=area,
+        bbox=[
+            round(float(x0), 2),
+            round(float(y0), 2),
+            round(float(x1 - x0), 2),
+            round(float(y1 - y0), 2)
+        ],
+        iscrowd=0)
 
 
 def generate(out_dir, num_train=300, num_val=60, size=320, seed=0):
@@ -225,17 +236,30 @@ def generate(out_dir, num_train=300, num_val=60, size=320, seed=0):
             img, instances = render_image(seed * 1_000_003 + image_id, size)
             name = f'{image_id:012d}.jpg'
             cv2.imwrite(osp.join(out_dir, img_dir, name), img, [cv2.IMWRITE_JPEG_QUALITY, 95])
-            images.append(dict(id=image_id, width=size, height=size, file_name=name, license=0,
-                               time_captured='', original_url='', isstatic=1, kaggle_id=''))
+            images.append(
+                dict(
+                    id=image_id,
+                    width=size,
+                    height=size,
+                    file_name=name,
+                    license=0,
+                    time_captured='',
+                    original_url='',
+                    isstatic=1,
+                    kaggle_id=''))
             for cat, attrs, poly in instances:
                 anns.append(_annotation(ann_id, image_id, cat, attrs, poly, size))
                 ann_id += 1
         data = dict(
-            info=dict(description='Synthetic Fashionpedia-format data generated by '
-                      'fashionpedia_plugin.datasets.synthetic', version='1.0', year=2026,
-                      seed=seed),
+            info=dict(
+                description='Synthetic Fashionpedia-format data generated by '
+                'fashionpedia_plugin.datasets.synthetic',
+                version='1.0',
+                year=2026,
+                seed=seed),
             licenses=[dict(id=0, name='CC0', url='')],
-            images=images, annotations=anns,
+            images=images,
+            annotations=anns,
             categories=[dict(c) for c in taxonomy.CATEGORIES],
             attributes=[dict(a) for a in taxonomy.ATTRIBUTES])
         files[split] = osp.join(out_dir, 'annotations', ann_name)

@@ -95,8 +95,9 @@ def check_annotations(data, ann_file='<annotations>'):
     for c in data['categories']:
         file_cats[c.get('id')] = c.get('name')
         if c.get('id') not in range(taxonomy.NUM_CLASSES):
-            rep.error('unknown category', f'{ann_file}: category id {c.get("id")} '
-                      f'({c.get("name")!r}) is not in the official 46-category taxonomy')
+            rep.error(
+                'unknown category', f'{ann_file}: category id {c.get("id")} '
+                f'({c.get("name")!r}) is not in the official 46-category taxonomy')
         elif c.get('name') != taxonomy.CLASSES[c['id']]:
             rep.warnings.append(f'{ann_file}: category id {c["id"]} is named {c.get("name")!r}, '
                                 f'official name is {taxonomy.CLASSES[c["id"]]!r}')
@@ -104,8 +105,9 @@ def check_annotations(data, ann_file='<annotations>'):
     for img in data['images']:
         iid = img.get('id')
         if iid in images:
-            rep.error('duplicate image id', f'{ann_file}: duplicate image id {iid} '
-                      f'({images[iid].get("file_name")} and {img.get("file_name")})')
+            rep.error(
+                'duplicate image id', f'{ann_file}: duplicate image id {iid} '
+                f'({images[iid].get("file_name")} and {img.get("file_name")})')
         for key in ('file_name', 'width', 'height'):
             if key not in img:
                 rep.error('malformed image', f'{ann_file}: image id {iid} has no {key!r}')
@@ -129,8 +131,9 @@ def check_annotations(data, ann_file='<annotations>'):
             attrs = []
         unknown = [a for a in attrs if a not in taxonomy.ATTR_ID_TO_INDEX]
         if unknown:
-            rep.error('unknown attribute', f'{where}: attribute id(s) {unknown} not in the '
-                      f'official 294-attribute taxonomy')
+            rep.error(
+                'unknown attribute', f'{where}: attribute id(s) {unknown} not in the '
+                f'official 294-attribute taxonomy')
         if attrs and cid in range(taxonomy.NUM_CLASSES) and \
                 cid not in taxonomy.CATEGORIES_WITH_ATTRIBUTES:
             rep.warnings.append(f'{where}: category {cid} ({taxonomy.CLASSES[cid]}) never '
@@ -153,5 +156,8 @@ def annotation_statistics(data):
         n_attr[a.get('category_id')] += len(a.get('attribute_ids') or [])
         per_image[a.get('image_id')] += 1
     counts = [per_image.get(img['id'], 0) for img in data['images']]
-    return dict(instances=inst, instances_with_attributes=with_attr, attributes=n_attr,
-                instances_per_image=counts)
+    return dict(
+        instances=inst,
+        instances_with_attributes=with_attr,
+        attributes=n_attr,
+        instances_per_image=counts)

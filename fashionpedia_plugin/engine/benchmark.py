@@ -6,8 +6,10 @@ import time
 import torch
 from mmengine.config import Config
 
-PLAIN_PIPELINE_MAP = {'LoadFashionpediaAnnotations': 'LoadAnnotations',
-                      'PackFashionpediaInputs': 'PackDetInputs'}
+PLAIN_PIPELINE_MAP = {
+    'LoadFashionpediaAnnotations': 'LoadAnnotations',
+    'PackFashionpediaInputs': 'PackDetInputs'
+}
 
 
 def without_attributes(pipeline):

@@ -34,10 +34,16 @@ def run_cli(main, argv=None):
 
 def _common_args(parser):
     parser.add_argument('--work-dir', help='the dir to save logs and models')
-    parser.add_argument('--cfg-options', nargs='+', action=DictAction,
-                        help='override config settings, key=value (mmengine DictAction)')
-    parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'],
-                        default='none', help='job launcher')
+    parser.add_argument(
+        '--cfg-options',
+        nargs='+',
+        action=DictAction,
+        help='override config settings, key=value (mmengine DictAction)')
+    parser.add_argument(
+        '--launcher',
+        choices=['none', 'pytorch', 'slurm', 'mpi'],
+        default='none',
+        help='job launcher')
     parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
 
 
@@ -89,10 +95,16 @@ def train_parser():
     parser = argparse.ArgumentParser(description='Train a detector (mmdet flags)')
     parser.add_argument('config', help='train config file path')
     parser.add_argument('--amp', action='store_true', help='automatic mixed precision')
-    parser.add_argument('--auto-scale-lr', action='store_true',
-                        help='scale the lr by total batch / auto_scale_lr.base_batch_size')
-    parser.add_argument('--resume', nargs='?', type=str, const='auto',
-                        help='resume from CHECKPOINT, or from the latest in work_dir if bare')
+    parser.add_argument(
+        '--auto-scale-lr',
+        action='store_true',
+        help='scale the lr by total batch / auto_scale_lr.base_batch_size')
+    parser.add_argument(
+        '--resume',
+        nargs='?',
+        type=str,
+        const='auto',
+        help='resume from CHECKPOINT, or from the latest in work_dir if bare')
     _common_args(parser)
     return parser
 
@@ -128,9 +140,11 @@ def test_parser():
     parser = argparse.ArgumentParser(description='Test (and evaluate) a detector (mmdet flags)')
     parser.add_argument('config', help='test config file path')
     parser.add_argument('checkpoint', help='checkpoint file')
-    parser.add_argument('--out', help='dump predictions: .json = official Fashionpedia results '
-                        'format (COCO segm results + attribute_ids; a .bbox.json beside it), '
-                        '.pkl = mmdet raw results')
+    parser.add_argument(
+        '--out',
+        help='dump predictions: .json = official Fashionpedia results '
+        'format (COCO segm results + attribute_ids; a .bbox.json beside it), '
+        '.pkl = mmdet raw results')
     parser.add_argument('--show-dir', help='save prediction overlays under work_dir/timestamp/')
     _common_args(parser)
     return parser

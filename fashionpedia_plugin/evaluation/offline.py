@@ -57,8 +57,7 @@ def evaluate_files(ann_file, results_file, iou_type='segm', reference=False):
                 fp_gt.createIndex()
                 ev = FPEval(fp_gt, fp_gt.loadRes(results), iou_type)
                 ev.run()
-            return {'iou+f1': dict(ev.results), 'iou': dict(ev.resultDet),
-                    'f1': dict(ev.resultF1)}
+            return {'iou+f1': dict(ev.results), 'iou': dict(ev.resultDet), 'f1': dict(ev.resultF1)}
         from pycocotools.coco import COCO
         coco_gt = COCO()
         coco_gt.dataset = gt
@@ -72,7 +71,6 @@ def format_table(views):
         keys += [k for k in views[v] if k not in keys]
     lines = [f'{"metric":<16}' + ''.join(f'{v:>10}' for v in VIEWS)]
     for k in keys:
-        cells = ''.join(f'{views[v][k]:>10.4f}' if k in views[v] else f'{"-":>10}'
-                        for v in VIEWS)
+        cells = ''.join(f'{views[v][k]:>10.4f}' if k in views[v] else f'{"-":>10}' for v in VIEWS)
         lines.append(f'{k:<16}{cells}')
     return '\n'.join(lines)

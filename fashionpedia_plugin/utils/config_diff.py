@@ -97,8 +97,8 @@ def recipe_deviations(cfg, recipe, gpus=1, recipe_gpus=8):
         frac = [round(m / iters, 3) for m in ms]
         frac0 = [round(m / iters0, 3) for m in ms0]
         if frac != frac0:
-            devs.append(('lr steps (fraction of schedule)', str(frac or 'none (constant lr)'),
-                         str(frac0)))
+            devs.append(
+                ('lr steps (fraction of schedule)', str(frac or 'none (constant lr)'), str(frac0)))
     n = cfg.model.get('train_cfg', {}).get('rcnn', {}).get('sampler', {}).get('num')
     n0 = recipe.model.train_cfg.rcnn.sampler.num
     if n != n0:

@@ -13,10 +13,11 @@ def main():
         import mmcv._ext  # noqa: F401  (absent when mmcv was built with MMCV_WITH_OPS=0)
         from mmcv.ops import RoIAlign, batched_nms, nms  # noqa: F401
     except ImportError as e:
-        print(f'[selfcheck] FAILED: mmcv compiled ops cannot be imported ({e}).\n'
-              '  mmcv was probably built without ops (pip build isolation or MMCV_WITH_OPS=0).\n'
-              '  Remove it (pip uninstall mmcv) and the cached wheel, then run `make install`.',
-              file=sys.stderr)
+        print(
+            f'[selfcheck] FAILED: mmcv compiled ops cannot be imported ({e}).\n'
+            '  mmcv was probably built without ops (pip build isolation or MMCV_WITH_OPS=0).\n'
+            '  Remove it (pip uninstall mmcv) and the cached wheel, then run `make install`.',
+            file=sys.stderr)
         return 1
     import mmdet
     import mmengine

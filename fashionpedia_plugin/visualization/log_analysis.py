@@ -45,16 +45,25 @@ def _split(records):
         if 'loss' in r or 'lr' in r:
             by_epoch = by_epoch or ('epoch' in r and 'iter' in r and r.get('step') == r['epoch'])
             x = last_iter = r.get('iter', r.get('step'))
-            train.append(dict({k: v for k, v in r.items()
-                               if isinstance(v, (int, float)) and k not in ('step', 'iter')},
-                              x=x))
+            train.append(
+                dict(
+                    {
+                        k: v
+                        for k, v in r.items()
+                        if isinstance(v, (int, float)) and k not in ('step', 'iter')
+                    },
+                    x=x))
         else:
             # LoggerHook(log_metric_by_epoch=True), mmengine's default, writes step=epoch=0 for
             # iteration-based runs: place such a validation at the last train iteration.
             step = r.get('step')
             x = last_iter if not by_epoch and (not step or step < last_iter / 1e3) else step
-            val.append(dict({k: v for k, v in r.items()
-                             if isinstance(v, (int, float)) and k != 'step'}, x=x))
+            val.append(
+                dict({
+                    k: v
+                    for k, v in r.items() if isinstance(v, (int, float)) and k != 'step'
+                },
+                     x=x))
     return train, val, by_epoch
 
 
@@ -91,9 +100,9 @@ def load_run(path, name=None):
     """``path``: a work_dir (latest timestamp used), a timestamp dir, a scalars.json or a .log."""
     if osp.isdir(path) and not glob.glob(osp.join(path, 'vis_data')) and \
             not glob.glob(osp.join(path, '*.log')):
-        stamps = sorted(d for d in glob.glob(osp.join(path, '2*')) if osp.isdir(d) and
-                        (glob.glob(osp.join(d, 'vis_data', 'scalars.json')) or
-                         glob.glob(osp.join(d, '*.log'))))
+        stamps = sorted(
+            d for d in glob.glob(osp.join(path, '2*')) if osp.isdir(d) and
+            (glob.glob(osp.join(d, 'vis_data', 'scalars.json')) or glob.glob(osp.join(d, '*.log'))))
         if not stamps:
             raise FileNotFoundError(f'{path}: no <timestamp>/vis_data/scalars.json or log inside')
         path = stamps[-1]
@@ -119,8 +128,9 @@ def load_run(path, name=None):
     train, val, by_epoch = _split(records)
     if name is None:
         parts = osp.abspath(path).split(osp.sep)
-        stamp_i = next((i for i in range(len(parts) - 1, -1, -1)
-                        if re.fullmatch(r'\d{8}_\d{6}', parts[i])), len(parts) - 1)
+        stamp_i = next(
+            (i for i in range(len(parts) - 1, -1, -1) if re.fullmatch(r'\d{8}_\d{6}', parts[i])),
+            len(parts) - 1)
         name = parts[stamp_i - 1] if stamp_i > 0 else osp.basename(path)
     return Run(name, train, val, by_epoch, path)
 
@@ -171,9 +181,12 @@ def summarize(run):
         total += y * (x - prev)
         prev = x
     _, mem, _ = run.series('memory')
-    row = dict(run=run.name, iterations=int(max((r['x'] for r in run.train), default=0)),
-               train_time_s=round(total, 1), peak_memory_mb=int(mem.max()) if len(mem) else None,
-               metrics={})
+    row = dict(
+        run=run.name,
+        iterations=int(max((r['x'] for r in run.train), default=0)),
+        train_time_s=round(total, 1),
+        peak_memory_mb=int(mem.max()) if len(mem) else None,
+        metrics={})
     for key in run.keys():
         if run.series(key)[2] != 'val' or key in ('time', 'data_time'):
             continue
@@ -185,17 +198,23 @@ def summarize(run):
 
 
 def summary_table(rows, fmt='md', metric_filter=None):
-    metric_keys = sorted({k for r in rows for k in r['metrics']
-                          if metric_filter is None or k.split('/')[-1] in metric_filter
-                          or k in metric_filter})
+    metric_keys = sorted({
+        k
+        for r in rows
+        for k in r['metrics']
+        if metric_filter is None or k.split('/')[-1] in metric_filter or k in metric_filter
+    })
     header = ['run', 'iters', 'train time (min)', 'peak mem (MB)']
     for k in metric_keys:
         short = k.split('/')[-1]
         header += [f'{short} best', f'{short} @', f'{short} last']
     lines = []
     for r in rows:
-        cells = [r['run'], str(r['iterations']), f'{r["train_time_s"] / 60:.1f}',
-                 '-' if r['peak_memory_mb'] is None else str(r['peak_memory_mb'])]
+        cells = [
+            r['run'],
+            str(r['iterations']), f'{r["train_time_s"] / 60:.1f}',
+            '-' if r['peak_memory_mb'] is None else str(r['peak_memory_mb'])
+        ]
         for k in metric_keys:
             m = r['metrics'].get(k)
             cells += ['-', '-', '-'] if m is None else \

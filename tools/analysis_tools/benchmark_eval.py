@@ -74,8 +74,12 @@ def main(argv=None):
     p.add_argument('--seed', type=int, default=0)
     a = p.parse_args(argv)
     t = time.perf_counter()
-    gt, res = make_case(a.seed, num_images=a.num_images, gts_per_image=a.gts,
-                        dets_per_image=a.dets, size=(480, 640))
+    gt, res = make_case(
+        a.seed,
+        num_images=a.num_images,
+        gts_per_image=a.gts,
+        dets_per_image=a.dets,
+        size=(480, 640))
     print(f'workload: {len(gt["images"])} images, {len(gt["annotations"])} ground truths, '
           f'{len(res)} detections, 46 classes, 294 attributes '
           f'(generated in {time.perf_counter() - t:.1f} s)')

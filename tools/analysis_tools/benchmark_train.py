@@ -28,8 +28,11 @@ def main(argv=None):
     p.add_argument('--device', default='cuda' if torch.cuda.is_available() else 'cpu')
     p.add_argument('--batch-size', type=int)
     p.add_argument('--workers', type=int)
-    p.add_argument('--pipeline-samples', type=int, default=100,
-                   help='samples for the pipeline throughput (0 = skip)')
+    p.add_argument(
+        '--pipeline-samples',
+        type=int,
+        default=100,
+        help='samples for the pipeline throughput (0 = skip)')
     p.add_argument('--cfg-options', nargs='+', action=DictAction, default={})
     a = p.parse_args(argv)
     from mmdet.utils import register_all_modules
@@ -37,9 +40,9 @@ def main(argv=None):
     import fashionpedia_plugin  # noqa: F401  (registers the plugin)
     register_all_modules()
     cfgs = [load_bench_config(c, a.cfg_options, a.batch_size, a.workers) for c in a.configs]
-    print(f'device: {a.device}'
-          + (f' ({torch.cuda.get_device_name()})' if a.device.startswith('cuda') else '')
-          + f', torch {torch.__version__}, batch {cfgs[0].train_dataloader.batch_size}, '
+    print(f'device: {a.device}' +
+          (f' ({torch.cuda.get_device_name()})' if a.device.startswith('cuda') else '') +
+          f', torch {torch.__version__}, batch {cfgs[0].train_dataloader.batch_size}, '
           f'{a.iters} timed iterations after {a.warmup} warm-up')
     print(f'{"config":<58} {"precision":>9} {"s/iter":>8} {"img/s":>7} {"peak MiB":>9} '
           f'{"ratio":>6}')
@@ -50,9 +53,10 @@ def main(argv=None):
             key = 'amp' if amp else 'fp32'
             base.setdefault(key, sec)
             bs = cfg.train_dataloader.batch_size
-            print(f'{path.split("/")[-1][:58]:<58} {key:>9} {sec:>8.3f} {bs / sec:>7.1f} '
-                  f'{"-" if mem is None else f"{mem:.0f}":>9} {sec / base[key]:>6.3f}',
-                  flush=True)
+            print(
+                f'{path.split("/")[-1][:58]:<58} {key:>9} {sec:>8.3f} {bs / sec:>7.1f} '
+                f'{"-" if mem is None else f"{mem:.0f}":>9} {sec / base[key]:>6.3f}',
+                flush=True)
     if a.pipeline_samples:
         ds = cfgs[0].train_dataloader.dataset
         plain = dict(ds, pipeline=without_attributes(ds.pipeline))

@@ -45,13 +45,16 @@ def main(argv=None):
     rows = diff_configs([flatten(c.to_dict()) for c in cfgs], NOISE + tuple(a.ignore))
     devs = recipe_deviations(cfgs[1], cfgs[0], a.gpus, a.recipe_gpus) if a.recipe else []
     if a.json:
-        print(json.dumps(dict(configs=paths, differences=[
-            dict(key=k, values=v, status=s) for k, v, s in rows],
-            deviations=[dict(what=w, config=c, recipe=r) for w, c, r in devs]), indent=1,
-            default=str))
+        print(
+            json.dumps(
+                dict(
+                    configs=paths,
+                    differences=[dict(key=k, values=v, status=s) for k, v, s in rows],
+                    deviations=[dict(what=w, config=c, recipe=r) for w, c, r in devs]),
+                indent=1,
+                default=str))
     else:
-        names = ['recipe' if a.recipe and i == 0 else f'[{chr(65 + i)}]'
-                 for i in range(len(paths))]
+        names = ['recipe' if a.recipe and i == 0 else f'[{chr(65 + i)}]' for i in range(len(paths))]
         for n, path in zip(names, paths):
             print(f'{n} {path}')
         counts = {s: sum(1 for r in rows if r[2] == s) for s in ('changed', 'added', 'removed')}
@@ -60,8 +63,8 @@ def main(argv=None):
         width = max([len(k) for k, _, _ in rows] + [3])
         print(f'{"status":<8} {"key":<{width}} ' + ' '.join(f'{n:<40}' for n in names))
         for key, vals, status in rows:
-            print(f'{status:<8} {key:<{width}} '
-                  + ' '.join(f'{"<absent>" if v is None else fmt(v):<40}' for v in vals))
+            print(f'{status:<8} {key:<{width}} ' +
+                  ' '.join(f'{"<absent>" if v is None else fmt(v):<40}' for v in vals))
         if a.recipe:
             print(f'\n{len(devs)} deviation(s) from the paper recipe known to matter:')
             for what, mine, recipe in devs:

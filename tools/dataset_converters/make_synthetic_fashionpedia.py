@@ -19,8 +19,8 @@ def main():
     a = p.parse_args()
     t = time.time()
     files = synthetic.generate(a.out_dir, a.train, a.val, a.size, a.seed)
-    print(f'synthetic Fashionpedia data in {a.out_dir} ({time.time() - t:.1f} s): '
-          + ', '.join(f'{k}: {v}' for k, v in files.items()))
+    print(f'synthetic Fashionpedia data in {a.out_dir} ({time.time() - t:.1f} s): ' +
+          ', '.join(f'{k}: {v}' for k, v in files.items()))
 
 
 if __name__ == '__main__':

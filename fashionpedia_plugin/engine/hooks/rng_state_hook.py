@@ -26,8 +26,8 @@ class RNGStateHook(Hook):
         self._pending = None
 
     def before_save_checkpoint(self, runner, checkpoint):
-        state = dict(python=random.getstate(), numpy=np.random.get_state(),
-                     torch=torch.get_rng_state())
+        state = dict(
+            python=random.getstate(), numpy=np.random.get_state(), torch=torch.get_rng_state())
         if torch.cuda.is_available():
             state['cuda'] = torch.cuda.get_rng_state_all()
         checkpoint['rng_state'] = state

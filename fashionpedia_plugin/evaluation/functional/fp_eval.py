@@ -191,8 +191,8 @@ class FashionpediaEval:
                 dt = [dt[i] for i in order]
                 ious = self._ious(dt, gt)
                 if with_attr:
-                    f1s = binary_macro_f1(self._multihot(dt, 'detection'),
-                                          self._multihot(gt, 'ground-truth'))
+                    f1s = binary_macro_f1(
+                        self._multihot(dt, 'detection'), self._multihot(gt, 'ground-truth'))
                     f1_thrs = self.f1_thrs
                 else:
                     f1s, f1_thrs = np.zeros_like(ious), one_f1
@@ -211,8 +211,13 @@ class FashionpediaEval:
                         m = matches[key]
                     elif len(dt) and len(gt):
                         m = matches[key] = greedy_match(
-                            ious[:, gind], f1s[:, gind], ignore[gind], iscrowd[gind],
-                            p.iouThrs, f1_thrs, crowd_exception=not with_attr)
+                            ious[:, gind],
+                            f1s[:, gind],
+                            ignore[gind],
+                            iscrowd[gind],
+                            p.iouThrs,
+                            f1_thrs,
+                            crowd_exception=not with_attr)
                     else:
                         m = np.full((len(p.iouThrs), len(f1_thrs), len(dt)), -1, np.int64)
                     ids_sorted = gt_ids[gind]
@@ -223,8 +228,11 @@ class FashionpediaEval:
                     out_of_range = (dt_area < lo) | (dt_area > hi)
                     dt_ignore = dt_ignore | (~matched & out_of_range)
                     self.eval_imgs[k][a].append(
-                        dict(scores=scores, matched=matched, ignore=dt_ignore,
-                             num_gt=int(np.count_nonzero(~ignore))))
+                        dict(
+                            scores=scores,
+                            matched=matched,
+                            ignore=dt_ignore,
+                            num_gt=int(np.count_nonzero(~ignore))))
 
     def accumulate(self):
         """Precision (T, F, R, K, A, M) and recall (T, F, K, A, M), -1 where undefined."""
@@ -248,8 +256,8 @@ class FashionpediaEval:
                     order = np.argsort(-scores, kind='mergesort')
                     matched = np.concatenate([e['matched'][:, :, :max_det] for e in E],
                                              axis=2)[:, :, order]
-                    ignore = np.concatenate([e['ignore'][:, :, :max_det] for e in E],
-                                            axis=2)[:, :, order]
+                    ignore = np.concatenate([e['ignore'][:, :, :max_det] for e in E], axis=2)[:, :,
+                                                                                              order]
                     sl = slice(None) if len(f_slots) == F else slice(-1, None)
                     matched, ignore = matched[:, sl], ignore[:, sl]
                     tps = np.cumsum(matched & ~ignore, axis=2).astype(np.float64)
@@ -271,8 +279,16 @@ class FashionpediaEval:
                             precision[t, f, :, k, a, mi] = q
         self.eval = dict(precision=precision, recall=recall)
 
-    def _summarize(self, kind, iou_thr=None, f1_thr=None, f1=True, iou=True, area='all',
-                   max_dets=100, super_idx=None, cat_idx=None):
+    def _summarize(self,
+                   kind,
+                   iou_thr=None,
+                   f1_thr=None,
+                   f1=True,
+                   iou=True,
+                   area='all',
+                   max_dets=100,
+                   super_idx=None,
+                   cat_idx=None):
         """Mirror of ``FPEval._summarize``: the same slices, concatenated in the same order."""
         p = self.params
         aidx = [i for i, lbl in enumerate(p.areaRngLbl) if lbl == area]
@@ -352,8 +368,11 @@ class FashionpediaEval:
         self.results = self.summary()
         self.resultDet = self.summary(f1=False)
         self.resultF1 = self.summary(iou=False)
-        return {'iou+f1': dict(self.results), 'iou': dict(self.resultDet),
-                'f1': dict(self.resultF1)}
+        return {
+            'iou+f1': dict(self.results),
+            'iou': dict(self.resultDet),
+            'f1': dict(self.resultF1)
+        }
 
     def summarize_per_class(self, class_names):
         """Per-class results as ``FPEval._per_cls_summarize`` (``class_names`` in index order)."""

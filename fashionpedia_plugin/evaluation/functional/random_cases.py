@@ -21,8 +21,15 @@ def _attrs(rng, cat, n_attr_ids):
     return sorted(int(a) for a in rng.choice(n_attr_ids, n, replace=False))
 
 
-def make_case(seed, num_images=20, gts_per_image=8, dets_per_image=30, num_classes=46,
-              crowd_frac=0.05, rle_frac=0.3, tie_frac=0.2, size=(200, 300)):
+def make_case(seed,
+              num_images=20,
+              gts_per_image=8,
+              dets_per_image=30,
+              num_classes=46,
+              crowd_frac=0.05,
+              rle_frac=0.3,
+              tie_frac=0.2,
+              size=(200, 300)):
     """Returns ``(gt_dict, results_list)``. Categories/attributes are the official 46/294."""
     rng = np.random.RandomState(seed)
     attr_ids = list(taxonomy.ATTRIBUTE_IDS)
@@ -56,9 +63,15 @@ def make_case(seed, num_images=20, gts_per_image=8, dets_per_image=30, num_class
             area = float(mask_utils.area(rle))
             if area < 1:
                 continue
-            ann = dict(id=ann_id, image_id=img_id, category_id=cat, segmentation=seg,
-                       area=area, bbox=bbox, iscrowd=crowd,
-                       attribute_ids=_attrs(rng, cat, attr_ids))
+            ann = dict(
+                id=ann_id,
+                image_id=img_id,
+                category_id=cat,
+                segmentation=seg,
+                area=area,
+                bbox=bbox,
+                iscrowd=crowd,
+                attribute_ids=_attrs(rng, cat, attr_ids))
             ann_id += 1
             anns.append(ann)
             gts.append((ann, rle))
@@ -89,10 +102,19 @@ def make_case(seed, num_images=20, gts_per_image=8, dets_per_image=30, num_class
                 rle = mask_utils.merge(mask_utils.frPyObjects(_polygon(rng, x, y, bw, bh), h, w))
             rle['counts'] = rle['counts'].decode()
             score = round(float(rng.rand()), 2) if rng.rand() < tie_frac else float(rng.rand())
-            results.append(dict(image_id=img_id, category_id=cat, score=score,
-                                bbox=[round(float(v), 2) for v in (x, y, bw, bh)],
-                                segmentation=rle, attribute_ids=[int(a) for a in attrs]))
-    gt = dict(info={}, licenses=[], images=images, annotations=anns,
-              categories=[dict(c) for c in taxonomy.CATEGORIES],
-              attributes=[dict(a) for a in taxonomy.ATTRIBUTES])
+            results.append(
+                dict(
+                    image_id=img_id,
+                    category_id=cat,
+                    score=score,
+                    bbox=[round(float(v), 2) for v in (x, y, bw, bh)],
+                    segmentation=rle,
+                    attribute_ids=[int(a) for a in attrs]))
+    gt = dict(
+        info={},
+        licenses=[],
+        images=images,
+        annotations=anns,
+        categories=[dict(c) for c in taxonomy.CATEGORIES],
+        attributes=[dict(a) for a in taxonomy.ATTRIBUTES])
     return gt, results

@@ -54,9 +54,11 @@ class FashionpediaMetric(CocoMetric):
             image_id = result.get('img_id', idx)
             mask_scores = result.get('mask_scores', result['scores'])
             for i, label in enumerate(result['labels']):
-                base = dict(image_id=image_id, bbox=self.xyxy2xywh(result['bboxes'][i]),
-                            category_id=self.cat_ids[label],
-                            attribute_ids=result['attribute_ids'][i])
+                base = dict(
+                    image_id=image_id,
+                    bbox=self.xyxy2xywh(result['bboxes'][i]),
+                    category_id=self.cat_ids[label],
+                    attribute_ids=result['attribute_ids'][i])
                 bbox_json.append(dict(base, score=float(result['scores'][i])))
                 if segm_json is not None:
                     mask = result['masks'][i]
@@ -110,14 +112,14 @@ class FashionpediaMetric(CocoMetric):
                 eval_results[f'{iou_type}_iouf1_{key}'] = round(float(value), 4)
             eval_results[f'{iou_type}_f1_AP'] = round(float(views['f1']['AP']), 4)
             eval_results[f'{iou_type}_iou_AP'] = round(float(views['iou']['AP']), 4)
-            logger.info(f'{iou_type} AP with IoU+F1: ' + ', '.join(
-                f'{k}={views["iou+f1"][k]:.3f}' for k in HEADLINE_KEYS))
+            logger.info(f'{iou_type} AP with IoU+F1: ' + ', '.join(f'{k}={views["iou+f1"][k]:.3f}'
+                                                                   for k in HEADLINE_KEYS))
             if self.fp_classwise:
                 names = [c['name'] for c in self._coco_api.load_cats(fp_eval.params.catIds)]
                 rows = [['category', 'AP (IoU)', 'AP (IoU+F1)']]
                 for name, entry in fp_eval.summarize_per_class(names).items():
                     f1 = entry.get('iou_f1', {}).get('AP')
-                    rows.append([name, f'{entry["iou"]["AP"]:.3f}',
-                                 '-' if f1 is None else f'{f1:.3f}'])
+                    rows.append(
+                        [name, f'{entry["iou"]["AP"]:.3f}', '-' if f1 is None else f'{f1:.3f}'])
                 logger.info('\n' + AsciiTable(rows).table)
         return eval_results

@@ -90,17 +90,24 @@ class AttributeConvFCBBoxHead(ConvFCBBoxHead):
             return dict(loss_attr=attr_score.sum() * 0)
         return dict(loss_attr=self.loss_attr(scores, targets, avg_factor=len(scores)))
 
-    def predict_by_feat(self, rois, cls_scores, bbox_preds, batch_img_metas,
-                        rcnn_test_cfg=None, rescale=False, attr_scores=None):
+    def predict_by_feat(self,
+                        rois,
+                        cls_scores,
+                        bbox_preds,
+                        batch_img_metas,
+                        rcnn_test_cfg=None,
+                        rescale=False,
+                        attr_scores=None):
         results = []
         for i, img_meta in enumerate(batch_img_metas):
-            results.append(self._predict_with_attributes(
-                rois[i], cls_scores[i], bbox_preds[i], img_meta, rescale, rcnn_test_cfg,
-                attr_scores[i] if attr_scores is not None else None))
+            results.append(
+                self._predict_with_attributes(rois[i], cls_scores[i], bbox_preds[i], img_meta,
+                                              rescale, rcnn_test_cfg,
+                                              attr_scores[i] if attr_scores is not None else None))
         return results
 
-    def _predict_with_attributes(self, roi, cls_score, bbox_pred, img_meta, rescale,
-                                 rcnn_test_cfg, attr_score):
+    def _predict_with_attributes(self, roi, cls_score, bbox_pred, img_meta, rescale, rcnn_test_cfg,
+                                 attr_score):
         if rcnn_test_cfg is None or attr_score is None or roi.shape[0] == 0:
             res = self._predict_by_feat_single(roi, cls_score, bbox_pred, img_meta, rescale,
                                                rcnn_test_cfg)
@@ -111,8 +118,13 @@ class AttributeConvFCBBoxHead(ConvFCBBoxHead):
         # all boxes/scores per class, then NMS that also returns the kept indices
         raw = self._predict_by_feat_single(roi, cls_score, bbox_pred, img_meta, rescale, None)
         dets, labels, inds = multiclass_nms(
-            raw.bboxes, raw.scores, rcnn_test_cfg.score_thr, rcnn_test_cfg.nms,
-            rcnn_test_cfg.max_per_img, box_dim=4, return_inds=True)
+            raw.bboxes,
+            raw.scores,
+            rcnn_test_cfg.score_thr,
+            rcnn_test_cfg.nms,
+            rcnn_test_cfg.max_per_img,
+            box_dim=4,
+            return_inds=True)
         res = InstanceData()
         res.bboxes = dets[:, :-1]
         res.scores = dets[:, -1]
