@@ -1,7 +1,7 @@
 """Garment masks for the try-on system: overlays, per-instance masks, RGBA cut-outs, JSON.
 
   python tools/infer.py IMAGES CONFIG CHECKPOINT [--out-dir work_dirs/infer] [--score-thr 0.3]
-      [--classes garments | ID | NAME ...] [--device cpu|cuda:0]
+      [--classes garments | ID | NAME ...] [--device cpu|cuda:0] [--cfg-options k=v ...]
 
 IMAGES: an image file, a folder or a glob ('photos/*.jpg'). --classes garments keeps the main
 garments (ids 0-12: shirt .. cape); names may be the first part of the official name ('pants').
@@ -9,6 +9,7 @@ garments (ids 0-12: shirt .. cape); names may be the first part of the official 
 import argparse
 import sys
 
+from mmengine.config import DictAction
 from tqdm import tqdm
 
 from fashionpedia_plugin.engine.launch import CLIError, run_cli
@@ -23,6 +24,8 @@ def main(argv=None):
     p.add_argument('--score-thr', type=float, default=0.3)
     p.add_argument('--classes', nargs='+', help="'garments', class ids or names to keep")
     p.add_argument('--device', default='cpu')
+    p.add_argument('--cfg-options', nargs='+', action=DictAction,
+                   help='override config settings, e.g. model.test_cfg.rcnn.score_thr=0.1')
     a = p.parse_args(argv)
     import os.path as osp
 
@@ -35,7 +38,8 @@ def main(argv=None):
     except ValueError as e:
         raise CLIError(str(e)) from None
     paths = collect_images(a.images)
-    model = init_model(a.config, a.checkpoint, a.device)
+    from fashionpedia_plugin.engine.launch import load_config
+    model = init_model(load_config(a.config, a.cfg_options), a.checkpoint, a.device)
     n = 0
     failed = []
     for path in tqdm(paths, desc='infer', unit='img'):

@@ -98,11 +98,12 @@ def parse_text_log(path):
 
 def load_run(path, name=None):
     """``path``: a work_dir (latest timestamp used), a timestamp dir, a scalars.json or a .log."""
-    if osp.isdir(path) and not glob.glob(osp.join(path, 'vis_data')) and \
-            not glob.glob(osp.join(path, '*.log')):
-        stamps = sorted(
-            d for d in glob.glob(osp.join(path, '2*')) if osp.isdir(d) and
-            (glob.glob(osp.join(d, 'vis_data', 'scalars.json')) or glob.glob(osp.join(d, '*.log'))))
+    if osp.isdir(path) and not osp.isdir(osp.join(path, 'vis_data')):
+        # a work_dir: its latest <timestamp>/ run (a test run lives in its own work_dir)
+        stamps = sorted(d for d in glob.glob(osp.join(path, '2*'))
+                        if re.fullmatch(r'\d{8}_\d{6}', osp.basename(d)) and osp.isdir(d) and (
+                            osp.isfile(osp.join(d, 'vis_data', 'scalars.json'))
+                            or glob.glob(osp.join(d, '*.log'))))
         if not stamps:
             raise FileNotFoundError(f'{path}: no <timestamp>/vis_data/scalars.json or log inside')
         path = stamps[-1]
@@ -228,7 +229,7 @@ def summary_table(rows, fmt='md', metric_filter=None):
 
 
 def plot_runs(runs, keys, out, smooth_window=5):
-    """One panel per key, one line per run; train curves smoothed. Headless (Agg)."""
+    """One panel per key, one line per run; train losses smoothed. Headless (Agg)."""
     import matplotlib
     matplotlib.use('Agg')
     import matplotlib.pyplot as plt
@@ -247,9 +248,11 @@ def plot_runs(runs, keys, out, smooth_window=5):
             xs, ys, kind = run.series(key)
             if kind is None:
                 continue
-            if kind == 'train':
+            if kind == 'train' and 'loss' in key:  # raw (faint) + moving average
                 ax.plot(xs, ys, color=colour, alpha=0.25, linewidth=0.8)
                 ax.plot(xs, smooth(ys, smooth_window), color=colour, label=run.name)
+            elif kind == 'train':
+                ax.plot(xs, ys, color=colour, label=run.name)
             else:
                 ax.plot(xs, ys, marker='o', color=colour, label=run.name)
         ax.set_title(key)

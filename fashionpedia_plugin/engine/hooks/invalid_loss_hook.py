@@ -22,7 +22,10 @@ class InvalidLossHook(Hook):
     def after_train_iter(self, runner, batch_idx, data_batch=None, outputs=None):
         if not outputs:
             return
-        losses = {k: float(v) for k, v in outputs.items() if k.startswith('loss')}
+        losses = {
+            k: float(v.detach() if hasattr(v, 'detach') else v)
+            for k, v in outputs.items() if k.startswith('loss')
+        }
         bad = {k: v for k, v in losses.items() if not math.isfinite(v)}
         if bad:
             terms = ', '.join(f'{k}={v:.4g}' for k, v in losses.items())
