@@ -72,13 +72,15 @@ def test_dist_train_and_test_two_cpu_processes(synthetic_root, tmp_path):
 
 
 @pytest.mark.slow
-def test_kill_and_resume_matches_uninterrupted_run(synthetic_root, tmp_path):
-    cfg = derived_config(tmp_path, DETERMINISTIC)
+@pytest.mark.parametrize('rng_hook', [True, False])
+def test_kill_and_resume_matches_uninterrupted_run(synthetic_root, tmp_path, rng_hook):
+    body = DETERMINISTIC if rng_hook else DETERMINISTIC.replace(", dict(type='RNGStateHook')", '')
+    cfg = derived_config(tmp_path, body)
     opts = tiny_cfg_options(synthetic_root, str(tmp_path), max_iters=6)
     opts = [o for o in opts if not o.startswith(('train_cfg.val_interval', 'default_hooks.ch'))]
     opts += [
         'train_cfg.val_interval=100', 'default_hooks.checkpoint.interval=2',
-        'default_hooks.checkpoint.max_keep_ckpts=10', 'default_hooks.checkpoint.save_best='
+        'default_hooks.checkpoint.max_keep_ckpts=10', 'default_hooks.checkpoint.save_best=None'
     ]
     full, killed = tmp_path / 'full', tmp_path / 'killed'
     run([
@@ -117,9 +119,12 @@ def test_kill_and_resume_matches_uninterrupted_run(synthetic_root, tmp_path):
     worst = max(
         float((a['state_dict'][k].float() - b['state_dict'][k].float()).abs().max())
         for k in a['state_dict'])
+    if not rng_hook:  # without the RNG states, RoI sampling after the resume differs
+        assert worst > 1e-5, 'RNGStateHook would not be needed'
+        return
     assert worst < 1e-5, f'resumed from {resumed_from}: max |diff| {worst}'
-    lr_a = a['param_schedulers'][-1]['last_epoch']
-    lr_b = b['param_schedulers'][-1]['last_epoch']
+    lr_a = a['param_schedulers'][-1]['last_step']
+    lr_b = b['param_schedulers'][-1]['last_step']
     assert lr_a == lr_b == 6
 
 

@@ -24,8 +24,11 @@ def main(argv=None):
     p.add_argument('--score-thr', type=float, default=0.3)
     p.add_argument('--classes', nargs='+', help="'garments', class ids or names to keep")
     p.add_argument('--device', default='cpu')
-    p.add_argument('--cfg-options', nargs='+', action=DictAction,
-                   help='override config settings, e.g. model.test_cfg.rcnn.score_thr=0.1')
+    p.add_argument(
+        '--cfg-options',
+        nargs='+',
+        action=DictAction,
+        help='override config settings, e.g. model.test_cfg.rcnn.score_thr=0.1')
     a = p.parse_args(argv)
     import os.path as osp
 

@@ -100,10 +100,10 @@ def load_run(path, name=None):
     """``path``: a work_dir (latest timestamp used), a timestamp dir, a scalars.json or a .log."""
     if osp.isdir(path) and not osp.isdir(osp.join(path, 'vis_data')):
         # a work_dir: its latest <timestamp>/ run (a test run lives in its own work_dir)
-        stamps = sorted(d for d in glob.glob(osp.join(path, '2*'))
-                        if re.fullmatch(r'\d{8}_\d{6}', osp.basename(d)) and osp.isdir(d) and (
-                            osp.isfile(osp.join(d, 'vis_data', 'scalars.json'))
-                            or glob.glob(osp.join(d, '*.log'))))
+        stamps = sorted(
+            d for d in glob.glob(osp.join(path, '2*'))
+            if re.fullmatch(r'\d{8}_\d{6}', osp.basename(d)) and osp.isdir(d) and (osp.isfile(
+                osp.join(d, 'vis_data', 'scalars.json')) or glob.glob(osp.join(d, '*.log'))))
         if not stamps:
             raise FileNotFoundError(f'{path}: no <timestamp>/vis_data/scalars.json or log inside')
         path = stamps[-1]
