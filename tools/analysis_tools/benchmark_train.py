@@ -44,7 +44,7 @@ def main(argv=None):
           (f' ({torch.cuda.get_device_name()})' if a.device.startswith('cuda') else '') +
           f', torch {torch.__version__}, batch {cfgs[0].train_dataloader.batch_size}, '
           f'{a.iters} timed iterations after {a.warmup} warm-up')
-    print(f'{"config":<58} {"precision":>9} {"s/iter":>8} {"img/s":>7} {"peak MiB":>9} '
+    print(f'{"config":<62} {"precision":>9} {"s/iter":>8} {"img/s":>7} {"peak MiB":>9} '
           f'{"ratio":>6}')
     base = {}
     for path, cfg in zip(a.configs, cfgs):
@@ -54,7 +54,7 @@ def main(argv=None):
             base.setdefault(key, sec)
             bs = cfg.train_dataloader.batch_size
             print(
-                f'{path.split("/")[-1][:58]:<58} {key:>9} {sec:>8.3f} {bs / sec:>7.1f} '
+                f'{path.split("/")[-1][:62]:<62} {key:>9} {sec:>8.3f} {bs / sec:>7.1f} '
                 f'{"-" if mem is None else f"{mem:.0f}":>9} {sec / base[key]:>6.3f}',
                 flush=True)
     if a.pipeline_samples:
