@@ -117,6 +117,14 @@ def test_test_out_is_official_format(trained, synthetic_root, tmp_path):
         ev = FPEval(gt, gt.loadRes(out), 'segm')
         ev.run()
     assert 'AP' in ev.results
+    # the offline CLI on the same dump: same numbers as the official evaluator
+    metrics = str(tmp_path / 'metrics.json')
+    out_cli = run_tool('tools/analysis_tools/fashionpedia_eval.py', ann, out, '--out', metrics)
+    assert 'vectorized evaluator, segm' in out_cli
+    views = json.load(open(metrics))
+    for view, ref in (('iou+f1', ev.results), ('iou', ev.resultDet), ('f1', ev.resultF1)):
+        for k, v in ref.items():
+            assert views[view][k] == pytest.approx(v, abs=1e-9), (view, k)
 
 
 def test_predictions_carry_aligned_attribute_ids(trained, synthetic_root):
