@@ -49,10 +49,22 @@ def tiny_cfg_options(data_root, work_dir, max_iters=2):
     ]
 
 
-@pytest.fixture(scope='session', autouse=True)
-def mmdet_scope():
-    """Components built outside a Runner resolve in mmdet's registries, as in a config."""
+@pytest.fixture(scope='session')
+def _registered():
     from mmdet.utils import register_all_modules
 
     import fashionpedia_plugin  # noqa: F401
-    register_all_modules(init_default_scope=True)
+    register_all_modules(init_default_scope=False)
+
+
+@pytest.fixture(autouse=True)
+def mmdet_scope(_registered):
+    """Components built outside a Runner resolve in mmdet's registries, as in a config. Each
+    test starts in the mmdet scope: a Runner built by an earlier test (e.g. with
+    ``default_scope='mmengine'``) leaves its own scope current."""
+    import time
+
+    from mmengine.registry import DefaultScope
+    current = DefaultScope.get_current_instance()
+    if current is None or current.scope_name != 'mmdet':
+        DefaultScope.get_instance(f'fp-test-{time.time_ns()}', scope_name='mmdet')
