@@ -144,40 +144,35 @@ model = dict(roi_head=dict(bbox_head=dict(loss_attr=dict(loss_weight=float('nan'
     assert 'Traceback' not in res.stderr
 
 
-def _corrupt_copy(synthetic_root, tmp_path):
+def _dataset_with_a_corrupt_image(synthetic_root, tmp_path, **kwargs):
+    """A copy of the synthetic train set whose middle image is a broken JPEG."""
     import shutil
+
+    from fashionpedia_plugin.datasets import FashionpediaDataset
     root = tmp_path / 'ds'
     shutil.copytree(synthetic_root, root)
     ann = json.loads((root / 'annotations' / 'instances_attributes_train2020.json').read_text())
     bad = ann['images'][len(ann['images']) // 2]['file_name']
     (root / 'train' / bad).write_bytes(b'\xff\xd8 broken jpeg')
-    return root, bad
-
-
-def test_corrupt_image_fails_fast_by_name(synthetic_root, tmp_path):
-    from fashionpedia_plugin.datasets import FashionpediaDataError, FashionpediaDataset
-    root, bad = _corrupt_copy(synthetic_root, tmp_path)
-    pipeline = [dict(type='LoadImageFromFile'), dict(type='PackFashionpediaInputs')]
     ds = FashionpediaDataset(
         data_root=str(root) + '/',
         ann_file='annotations/instances_attributes_train2020.json',
         data_prefix=dict(img='train/'),
-        pipeline=pipeline)
+        pipeline=[dict(type='LoadImageFromFile'), dict(type='PackFashionpediaInputs')],
+        **kwargs)
+    return ds, root, bad
+
+
+def test_corrupt_image_fails_fast_by_name(synthetic_root, tmp_path):
+    from fashionpedia_plugin.datasets import FashionpediaDataError
+    ds, _, bad = _dataset_with_a_corrupt_image(synthetic_root, tmp_path)
     with pytest.raises(FashionpediaDataError, match=bad):
         for i in range(len(ds)):
             ds[i]
 
 
 def test_corrupt_image_skipped_and_counted(synthetic_root, tmp_path):
-    from fashionpedia_plugin.datasets import FashionpediaDataset
-    root, bad = _corrupt_copy(synthetic_root, tmp_path)
-    pipeline = [dict(type='LoadImageFromFile'), dict(type='PackFashionpediaInputs')]
-    ds = FashionpediaDataset(
-        data_root=str(root) + '/',
-        ann_file='annotations/instances_attributes_train2020.json',
-        data_prefix=dict(img='train/'),
-        pipeline=pipeline,
-        skip_bad_images=True)
+    ds, root, bad = _dataset_with_a_corrupt_image(synthetic_root, tmp_path, skip_bad_images=True)
     samples = [ds[i] for i in range(len(ds))]
     assert all(s is not None for s in samples)
     assert list(ds.bad_images) == [str(root / 'train' / bad)]
