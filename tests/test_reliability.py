@@ -158,7 +158,8 @@ def _dataset_with_a_corrupt_image(synthetic_root, tmp_path, **kwargs):
         data_root=str(root) + '/',
         ann_file='annotations/instances_attributes_train2020.json',
         data_prefix=dict(img='train/'),
-        pipeline=[dict(type='LoadImageFromFile'), dict(type='PackFashionpediaInputs')],
+        pipeline=[dict(type='LoadImageFromFile'),
+                  dict(type='PackFashionpediaInputs')],
         **kwargs)
     return ds, root, bad
 
