@@ -104,16 +104,13 @@ def _figure(rng, cx, top, h):
                         np.array([[px - 3 * u, waist_y + 11 * u], [px + 3 * u, waist_y + 11 * u],
                                   [px + 3 * u, waist_y + 18 * u], [px - 3 * u,
                                                                    waist_y + 18 * u]]), PLAIN))
-            feet_y = top + 92 * u
         else:
             midi = rng.rand() < 0.5
             hem = top + (75 if midi else 62) * u
             poly = np.array([[cx - waist_w, waist_y - 2 * u], [cx + waist_w, waist_y - 2 * u],
                              [cx + waist_w + 8 * u, hem], [cx - waist_w - 8 * u, hem]])
             out.append((SKIRT, [lower_pattern, MIDI if midi else MINI], poly, lower_pattern))
-            feet_y = top + 92 * u
-    else:
-        feet_y = top + 92 * u
+    feet_y = top + 92 * u
     # upper garment
     if upper == DRESS:
         maxi = rng.rand() < 0.5

@@ -29,13 +29,6 @@ ATTR_ID_TO_INDEX = {a: i for i, a in enumerate(ATTRIBUTE_IDS)}
 # Paper / official evaluator (FPParams.catsWithAttributes): only these 18 categories carry
 # attributes: 0-12 (shirt .. cape) and 28 collar, 29 lapel, 31 sleeve, 32 pocket, 33 neckline.
 CATEGORIES_WITH_ATTRIBUTES = tuple(list(range(13)) + [28, 29, 31, 32, 33])
-# Super-classes of the official evaluator: outerwear 0-12, accessory 13-26, part 27-45.
-SUPER_CLASSES = {
-    'outerwear': tuple(range(13)),
-    'accessory': tuple(range(13, 27)),
-    'part': tuple(range(27, 46))
-}
-
 assert NUM_CLASSES == 46 and NUM_ATTRIBUTES == 294, 'vendored taxonomy is not the official one'
 assert [c['id'] for c in CATEGORIES] == list(range(46))
 

@@ -71,13 +71,9 @@ class AnnotationReport:
         self.errors = []  # (kind, message)
         self.warnings = []
         self.skipped = Counter()  # reason -> count
-        self.skipped_ids = set()
 
     def error(self, kind, msg):
         self.errors.append((kind, msg))
-
-    def error_kinds(self):
-        return Counter(k for k, _ in self.errors)
 
     def summary(self, ann_file, limit=10):
         lines = [f'{ann_file}: {len(self.errors)} error(s)']
@@ -142,7 +138,6 @@ def check_annotations(data, ann_file='<annotations>'):
             reason = degenerate_reason(ann, img['width'], img['height'])
             if reason is not None:
                 rep.skipped[reason] += 1
-                rep.skipped_ids.add(aid)
     return rep
 
 

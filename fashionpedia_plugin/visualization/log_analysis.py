@@ -67,8 +67,6 @@ def _split(records):
     return train, val, by_epoch
 
 
-_LINE = re.compile(r'(Iter|Epoch)\((train|val)\)\s*\[(\d+)\]?(?:\[\s*(\d+)/\d+\]|\s*\[\s*(\d+)/'
-                   r'(\d+)\])(.*)')
 _KV = re.compile(r'([\w/@.+-]+): (-?[0-9.]+(?:e[-+]?\d+)?|nan|inf)')
 
 

@@ -31,7 +31,6 @@ from pycocotools.cocoeval import COCOeval
 
 CATS_WITH_ATTRIBUTES = (10, 7, 0, 6, 5, 4, 9, 31, 33, 3, 12, 11, 1, 2, 8, 32, 29, 28)
 SUPER_CLASSES = ('o', 'a', 'p')  # outerwear 0-12, accessory 13-26, part 27-45
-SUPER_CLASS_NAMES = ('outerwear', 'accessory', 'part')
 SUPER_CLASS_IDS = (np.arange(13), np.arange(13, 27), np.arange(27, 46))
 
 
