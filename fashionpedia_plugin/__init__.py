@@ -3,6 +3,7 @@ attribute-aware metric and hooks, registered with mmdet's registries.
 
 Pulled into a config with ``custom_imports = dict(imports=['fashionpedia_plugin'])``.
 Importing it applies the upstream workarounds in :mod:`fashionpedia_plugin.compat`.
+The tool floor (:mod:`fashionpedia_plugin.toolkit`) is not imported here.
 """
 from . import compat  # noqa: F401  (applies upstream workarounds on import)
 from .datasets import *  # noqa: F401,F403

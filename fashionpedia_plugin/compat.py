@@ -15,9 +15,12 @@ without it.
    what mmengine did on torch < 2.6: load only checkpoints you trust, as before. Set
    ``FP_CHECKPOINT_WEIGHTS_ONLY=1`` to keep torch's strict default.
 2. ``cpu_distributed`` -- mmengine's pytorch launcher calls ``torch.cuda.set_device(local_rank)``
-   unconditionally, which raises on CPU-only torch, and passes ``nccl``, which has no CPU backend.
-   Without CUDA we initialise the process group with ``gloo`` and skip ``set_device``; with CUDA
-   the upstream function runs untouched.
+   unconditionally, which raises on CPU-only torch, and passes ``nccl``, which has no CPU backend;
+   ``Runner.wrap_model`` then gives DDP ``device_ids=[LOCAL_RANK]``, which DDP rejects for a
+   module on the CPU. Without CUDA we initialise the process group with ``gloo``, skip
+   ``set_device`` and build ``MMDistributedDataParallel`` without ``device_ids``; with CUDA the
+   upstream code runs untouched. This is the only place that handles CPU-distributed runs (no
+   config or tool sets a backend for it).
 3. ``numpy_aliases_for_fpeval`` -- the official ``fashionpedia`` evaluator uses ``np.float``,
    removed in numpy 1.24. It is only needed for the reference evaluator, so it is a context manager
    (:func:`numpy_float_alias`) used by the ``--reference`` path, not a global patch.
@@ -83,6 +86,18 @@ def patch_cpu_distributed():
 
     init_dist_pytorch._fp_cpu_ok = True
     dist_utils._init_dist_pytorch = init_dist_pytorch
+
+    from mmengine.model import MMDistributedDataParallel
+    ddp_init = MMDistributedDataParallel.__init__
+
+    @functools.wraps(ddp_init)
+    def init_ddp(self, module, detect_anomalous_params=False, **kwargs):
+        if not torch.cuda.is_available():
+            kwargs.pop('device_ids', None)
+            kwargs.pop('output_device', None)
+        ddp_init(self, module, detect_anomalous_params=detect_anomalous_params, **kwargs)
+
+    MMDistributedDataParallel.__init__ = init_ddp
     _APPLIED.add('cpu_distributed')
 
 

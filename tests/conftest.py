@@ -1,9 +1,11 @@
 import os
 import os.path as osp
+import subprocess
 
 import pytest
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
+TOOLS = osp.join(REPO, 'tools')
 SHARED = os.environ.get('FP_SHARED_DIR', osp.join(osp.dirname(REPO), 'shared'))
 SAMPLE_DIR = osp.join(SHARED, 'data', 'fashionpedia-api-sample')
 SAMPLE_ANN = osp.join(SAMPLE_DIR, 'sample_final_taxonomy.json')
@@ -21,7 +23,7 @@ def sample_dir():
 @pytest.fixture(scope='session')
 def synthetic_root(tmp_path_factory):
     """A tiny synthetic dataset in the official layout (12 train / 6 val images)."""
-    from fashionpedia_plugin.datasets import synthetic
+    from fashionpedia_plugin.toolkit import synthetic
     root = str(tmp_path_factory.mktemp('synthetic'))
     synthetic.generate(root, num_train=12, num_val=6, size=320, seed=1)
     return root
@@ -68,3 +70,64 @@ def mmdet_scope(_registered):
     current = DefaultScope.get_current_instance()
     if current is None or current.scope_name != 'mmdet':
         DefaultScope.get_instance(f'fp-test-{time.time_ns()}', scope_name='mmdet')
+
+
+def tool(*args, check=True, timeout=600):
+    """Run a Python tool as a user would (``python tools/X.py ...`` from the repo root)."""
+    import subprocess
+    import sys
+    res = subprocess.run([sys.executable, *map(str, args)],
+                         cwd=REPO,
+                         capture_output=True,
+                         text=True,
+                         timeout=timeout)
+    if check:
+        assert res.returncode == 0, res.stdout[-3000:] + res.stderr[-3000:]
+    return res
+
+
+def run_tool(*args, timeout=600):
+    """:func:`tool`, checked; returns stdout + stderr."""
+    res = tool(*args, timeout=timeout)
+    return res.stdout + res.stderr
+
+
+@pytest.fixture(scope='session')
+def trained(synthetic_root, tmp_path_factory):
+    """tools/train.py on the synthetic data for 2 iterations (a user's command line):
+    ``(work_dir, log)``; the checkpoint is ``work_dir/iter_2.pth``."""
+    work = str(tmp_path_factory.mktemp('train'))
+    log = run_tool('tools/train.py', DEMO_CONFIG, '--work-dir', work, '--cfg-options',
+                   *tiny_cfg_options(synthetic_root, work))
+    return work, log
+
+
+def run(args, env=None, timeout=600, check=True):
+    res = subprocess.run(
+        args,
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env=dict(os.environ, **(env or {})))
+    if check:
+        assert res.returncode == 0, res.stdout[-4000:] + res.stderr[-4000:]
+    return res
+
+
+def derived_config(tmp_path, body, name='derived.py'):
+    p = tmp_path / name
+    p.write_text(f"_base_ = {DEMO_CONFIG!r}\n" + body)
+    return str(p)
+
+
+# a pipeline without random transforms: the resumed run can then match bit for bit
+DETERMINISTIC = """
+train_dataloader = dict(dataset=dict(pipeline=[
+    dict(type='LoadImageFromFile'),
+    dict(type='LoadFashionpediaAnnotations', with_bbox=True, with_mask=True),
+    dict(type='Resize', scale=(320, 320), keep_ratio=True),
+    dict(type='PackFashionpediaInputs'),
+]))
+custom_hooks = [dict(type='InvalidLossHook'), dict(type='RNGStateHook')]
+"""

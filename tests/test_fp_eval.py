@@ -9,7 +9,7 @@ from pycocotools.coco import COCO
 
 from fashionpedia_plugin.compat import numpy_float_alias
 from fashionpedia_plugin.evaluation.functional import FashionpediaEval, binary_macro_f1
-from fashionpedia_plugin.evaluation.functional.random_cases import make_case
+from fashionpedia_plugin.toolkit.eval_cases import make_case
 
 fp_eval_official = pytest.importorskip('fashionpedia.fp_eval')
 from fashionpedia.fp import Fashionpedia  # noqa: E402

@@ -21,7 +21,7 @@ def test_mmcv_compiled_ops_run_on_cpu():
 def test_issue_import_line_and_selfcheck():
     code = 'from mmcv.ops import RoIAlign, nms; import mmdet, mmengine, fashionpedia_plugin'
     subprocess.run([sys.executable, '-c', code], check=True)
-    out = subprocess.run([sys.executable, '-m', 'fashionpedia_plugin.utils.selfcheck'],
+    out = subprocess.run([sys.executable, '-m', 'fashionpedia_plugin.toolkit.selfcheck'],
                          check=True,
                          capture_output=True,
                          text=True).stdout

@@ -46,12 +46,15 @@ def make_results(rng, n=12, h=300, w=400):
 def test_lsj_flip_keeps_attributes_aligned(seed):
     np.random.seed(seed)  # mmcv/mmdet random transforms draw from numpy's global state
     rng = np.random.RandomState(seed)
-    res = make_results(rng)
-    labels0 = res['gt_bboxes_labels'].copy()
-    ignore0 = res['gt_ignore_flags'].copy()
-    out = Compose([dict(type='AlignInstanceFields', transforms=LSJ)])(res)
-    if out is None:
-        return
+    pipeline = Compose([dict(type='AlignInstanceFields', transforms=LSJ)])
+    for _ in range(20):  # a crop without instances returns None (the dataset re-draws): re-draw
+        res = make_results(rng)
+        labels0 = res['gt_bboxes_labels'].copy()
+        ignore0 = res['gt_ignore_flags'].copy()
+        out = pipeline(res)
+        if out is not None:
+            break
+    assert out is not None, 'every crop of 20 draws was empty'
     n = len(out['gt_bboxes'])
     assert out['gt_attributes'].shape == (n, 294) and len(out['gt_masks']) == n
     ident = out['gt_attributes'].argmax(1)

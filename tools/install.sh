@@ -115,4 +115,4 @@ say "installing mmengine $MMENGINE_VERSION, mmdet $MMDET_VERSION and this plugin
 "${PIP[@]}" install -q --no-build-isolation "mmengine==$MMENGINE_VERSION" "mmdet==$MMDET_VERSION" -e ".[dev]"
 
 # Self-check: fails loudly if mmcv lacks its compiled ops.
-"$PY" -m fashionpedia_plugin.utils.selfcheck
+"$PY" -m fashionpedia_plugin.toolkit.selfcheck

@@ -2,7 +2,8 @@
 [--auto-scale-lr] [--cfg-options k=v ...] [--launcher pytorch]`` (mmdet's flags)."""
 import sys
 
-from fashionpedia_plugin.engine.launch import run_cli, train_main
+from fashionpedia_plugin.toolkit.cli import run_cli
+from fashionpedia_plugin.toolkit.launch import train_main
 
 if __name__ == '__main__':
     sys.exit(run_cli(train_main))

@@ -12,11 +12,9 @@ import os.path as osp
 import cv2
 import numpy as np
 
-from ..datasets import taxonomy
+from .. import taxonomy
 
 IMAGE_EXTS = ('.jpg', '.jpeg', '.png', '.bmp', '.webp', '.tif', '.tiff')
-# main garments, the try-on targets: Fashionpedia ids 0-12 (shirt .. cape)
-GARMENT_CLASSES = tuple(range(13))
 
 
 def collect_images(spec):
@@ -39,7 +37,7 @@ def parse_classes(names, class_names=taxonomy.CLASSES):
     out = set()
     for n in names:
         if n == 'garments':
-            out |= set(GARMENT_CLASSES)
+            out |= set(taxonomy.GARMENTS)
         elif n.isdigit():
             if int(n) >= len(class_names):
                 raise ValueError(f'class id {n} out of range 0..{len(class_names) - 1}')
@@ -64,12 +62,31 @@ def init_model(config, checkpoint, device='cpu'):
     return init_detector(cfg, checkpoint, device=device)
 
 
+def build_attr_decoder(cfg, override=None):
+    """The config's ``test_evaluator.attr_decoder`` (what ``tools/test.py`` evaluates with),
+    or ``override`` (a decoder config dict or the JSON the tuning tool writes)."""
+    from mmdet.registry import TASK_UTILS
+
+    from ..models.task_modules import AttributeDecoder
+    if isinstance(override, str):
+        return AttributeDecoder.from_file(override)
+    if override is not None:
+        return TASK_UTILS.build(override)
+    evaluator = cfg.get('test_evaluator', {})
+    spec = evaluator.get('attr_decoder') if isinstance(evaluator, dict) else None
+    return TASK_UTILS.build(spec) if spec else AttributeDecoder()
+
+
 def _colour(label):
     return taxonomy.palette()[label % len(taxonomy.CLASSES)][::-1]  # BGR
 
 
-def export_image(model, path, out_dir, score_thr=0.3, keep_classes=None):
-    """Run the model on one image and write its files; returns the JSON record."""
+def export_image(model, path, out_dir, score_thr=0.3, keep_classes=None, attr_decoder=None):
+    """Run the model on one image and write its files; returns the JSON record.
+
+    ``attr_decoder``: an ``AttributeDecoder`` (default: :func:`build_attr_decoder` of the
+    model's config).
+    """
     from mmdet.apis import inference_detector
     img = cv2.imread(path, cv2.IMREAD_COLOR)
     if img is None:
@@ -85,7 +102,10 @@ def export_image(model, path, out_dir, score_thr=0.3, keep_classes=None):
     os.makedirs(osp.join(d, 'cutouts'), exist_ok=True)
     overlay = img.copy()
     names = model.dataset_meta.get('classes', taxonomy.CLASSES)
-    attr_ids = model.dataset_meta.get('attribute_ids', taxonomy.ATTRIBUTE_IDS)
+    if 'attr_scores' in pred:
+        decoder = attr_decoder or build_attr_decoder(model.cfg)
+        attr_keep = decoder.keep_mask(pred.attr_scores.cpu().numpy(),
+                                      [taxonomy.CLASSES.index(names[int(c)]) for c in pred.labels])
     instances = []
     masks = pred.masks.cpu().numpy().astype(bool) if 'masks' in pred else None
     for k in range(len(pred)):
@@ -116,13 +136,12 @@ def export_image(model, path, out_dir, score_thr=0.3, keep_classes=None):
             rec.update(mask_file=mask_file, cutout_file=cut_file, mask_area=int(m.sum()))
         if 'attr_scores' in pred:
             scores = pred.attr_scores[k].cpu().numpy()
-            ids = set(pred.attribute_ids[k])
             rec['attributes'] = [
                 dict(
-                    id=int(a),
-                    name=taxonomy.ATTRIBUTE_NAMES[taxonomy.ATTR_ID_TO_INDEX[a]],
-                    supercategory=taxonomy.ATTRIBUTE_SUPERCATEGORIES[taxonomy.ATTR_ID_TO_INDEX[a]],
-                    score=round(float(scores[j]), 4)) for j, a in enumerate(attr_ids) if a in ids
+                    id=taxonomy.ATTRIBUTE_IDS[j],
+                    name=taxonomy.ATTRIBUTE_NAMES[j],
+                    supercategory=taxonomy.ATTRIBUTE_SUPERCATEGORIES[j],
+                    score=round(float(scores[j]), 4)) for j in np.flatnonzero(attr_keep[k])
             ]
         instances.append(rec)
         cv2.rectangle(overlay, (int(x1), int(y1)), (int(x2), int(y2)), _colour(label), 2)

@@ -7,9 +7,9 @@ from mmdet.datasets import CocoDataset
 from mmdet.registry import DATASETS
 from mmengine.logging import print_log
 
-from . import taxonomy
-from .validation import (FashionpediaDataError, check_annotations, degenerate_reason,
-                         load_annotation_json)
+from .. import taxonomy
+from .validation import (FashionpediaDataError, check_annotations, load_annotation_json,
+                         nested_image_folder)
 
 
 @DATASETS.register_module()
@@ -27,7 +27,7 @@ class FashionpediaDataset(CocoDataset):
     starts. Degenerate boxes/masks are skipped, counted by reason and logged once.
 
     Args:
-        check_image_files (bool): stat every image at load time (cheap: 45k stats take ~1 s).
+        check_image_files (bool): stat every image at load time (one stat per image).
         skip_bad_images (bool): an image that fails to load during training (corrupt file) is
             skipped, counted and named in the log, and another sample is drawn; ``False``
             (default) fails fast with an error naming the file. Test mode always fails fast.
@@ -73,23 +73,12 @@ class FashionpediaDataset(CocoDataset):
         report = check_annotations(data, self.ann_file)
         if report.errors:
             raise FashionpediaDataError(report.summary(self.ann_file))
-        for w in report.warnings[:5]:
-            print_log(w, logger='current', level=30)
+        for finding in report.warnings[:5]:
+            print_log(finding.message, logger='current', level=30)
+        self._skip_reasons = report.skip_reasons
         data_list = self._parse_coco(data)
         if self.check_image_files:
-            missing = [d['img_path'] for d in data_list if not osp.isfile(d['img_path'])]
-            if missing:
-                hint = ''
-                nested = [
-                    sub for sub in ('train', 'test', 'val', 'images')
-                    if osp.isfile(osp.join(osp.dirname(missing[0]), sub, osp.basename(missing[0])))
-                ]
-                if nested:
-                    hint = (f' The images sit one folder deeper: set data_prefix=dict('
-                            f"img='{osp.join(self.data_prefix['img'], nested[0])}/').")
-                raise FashionpediaDataError(
-                    f'{self.ann_file}: {len(missing)} of {len(data_list)} image files not found, '
-                    f'first: {missing[0]}.{hint}')
+            self._check_image_files(data_list)
         if self.skipped_annotations:
             total = sum(self.skipped_annotations.values())
             detail = ', '.join(f'{n} {r}' for r, n in self.skipped_annotations.most_common())
@@ -98,6 +87,24 @@ class FashionpediaDataset(CocoDataset):
                 logger='current',
                 level=30)
         return data_list
+
+    def _check_image_files(self, data_list):
+        missing = [d['img_path'] for d in data_list if not osp.isfile(d['img_path'])]
+        if not missing:
+            return
+        img_dir = osp.dirname(missing[0])
+        sub = nested_image_folder(img_dir, osp.basename(missing[0]))
+        hint = ''
+        if sub is not None:
+            # data_prefix is joined to data_root, so the hint is relative to it
+            prefix = osp.join(img_dir, sub)
+            if self.data_root:
+                prefix = osp.relpath(prefix, self.data_root)
+            hint = (f' The images sit one folder deeper: set '
+                    f"data_prefix=dict(img='{prefix}/') on this dataset.")
+        raise FashionpediaDataError(
+            f'{self.ann_file}: {len(missing)} of {len(data_list)} image files not found, '
+            f'first: {missing[0]}.{hint}')
 
     def _parse_coco(self, data):
         """``CocoDataset.load_data_list`` on the already-read JSON (no second read)."""
@@ -129,10 +136,7 @@ class FashionpediaDataset(CocoDataset):
             width=img_info['width'])
         instances = []
         for ann in raw_data_info['raw_ann_info']:
-            if ann.get('ignore', False):
-                self.skipped_annotations['marked ignore'] += 1
-                continue
-            reason = degenerate_reason(ann, img_info['width'], img_info['height'])
+            reason = self._skip_reasons.get(ann['id'])  # found by check_annotations
             if reason is not None:
                 self.skipped_annotations[reason] += 1
                 continue

@@ -5,28 +5,38 @@ dataset at load time, before any training step. Skippable problems (degenerate b
 counted by reason and reported once; nothing is dropped silently.
 """
 import json
+import os
 import os.path as osp
-from collections import Counter, defaultdict
+from collections import Counter, defaultdict, namedtuple
 
-from . import taxonomy
+from .. import taxonomy
 
 
 class FashionpediaDataError(ValueError):
     """Bad annotation or image input; the message names the file and the offending id."""
 
 
-def load_annotation_json(ann_file):
-    """Read an annotation JSON with errors that name the file (and the line for bad JSON)."""
-    if not osp.isfile(ann_file):
-        raise FashionpediaDataError(f'{ann_file}: annotation file not found')
+def load_json(path, what='annotation file'):
+    """Read a JSON file with errors that name the file (and the line for bad JSON)."""
+    if not osp.isfile(path):
+        raise FashionpediaDataError(f'{path}: {what} not found')
     try:
-        with open(ann_file) as f:
-            data = json.load(f)
+        with open(path) as f:
+            return json.load(f)
     except json.JSONDecodeError as e:
         raise FashionpediaDataError(
-            f'{ann_file}: malformed JSON at line {e.lineno} column {e.colno}: {e.msg}') from None
+            f'{path}: malformed JSON at line {e.lineno} column {e.colno}: {e.msg}') from None
     except UnicodeDecodeError as e:
-        raise FashionpediaDataError(f'{ann_file}: not a UTF-8 JSON file ({e})') from None
+        raise FashionpediaDataError(f'{path}: not a UTF-8 JSON file ({e})') from None
+
+
+def load_annotation_json(ann_file):
+    """:func:`load_json` plus the top-level shape of an annotation file."""
+    return check_top_level(load_json(ann_file), ann_file)
+
+
+def check_top_level(data, ann_file):
+    """``data`` if it has the top-level shape of an annotation file, else a named error."""
     if not isinstance(data, dict):
         raise FashionpediaDataError(
             f'{ann_file}: expected a JSON object with images/annotations/categories, '
@@ -35,6 +45,21 @@ def load_annotation_json(ann_file):
     if missing:
         raise FashionpediaDataError(f'{ann_file}: missing top-level key(s) {missing}')
     return data
+
+
+def nested_image_folder(img_dir, file_name, candidates=None):
+    """The sub-folder of ``img_dir`` that holds ``file_name`` one level deeper, or None.
+
+    The official zips unpack to ``train/`` and ``test/``, so unzipping into a folder of that
+    name gives ``train/train/...``. ``candidates`` default: every sub-folder of ``img_dir``.
+    """
+    if candidates is None:
+        candidates = sorted(d for d in os.listdir(img_dir)
+                            if osp.isdir(osp.join(img_dir, d))) if osp.isdir(img_dir) else []
+    for sub in candidates:
+        if osp.isfile(osp.join(img_dir, sub, file_name)):
+            return sub
+    return None
 
 
 def degenerate_reason(ann, img_w, img_h):
@@ -64,22 +89,50 @@ def degenerate_reason(ann, img_w, img_h):
     return None
 
 
+Finding = namedtuple('Finding', 'severity kind message')
+Finding.__doc__ = """One problem of an annotation or image file: ``severity`` is ``'error'``
+(training would be meaningless: the dataset refuses the file) or ``'warning'``; ``kind`` is a short
+category (``'unknown category'``); ``message`` names the file and the id."""
+
+
 class AnnotationReport:
-    """What :func:`check_annotations` found."""
+    """What :func:`check_annotations` found: findings, and the annotations that will be skipped.
+
+    ``skip_reasons`` maps annotation id -> reason for every annotation the dataset will skip
+    (the dataset reads it instead of re-checking); ``skipped`` counts them by reason.
+    """
 
     def __init__(self):
-        self.errors = []  # (kind, message)
-        self.warnings = []
-        self.skipped = Counter()  # reason -> count
+        self.findings = []
+        self.skip_reasons = {}
 
     def error(self, kind, msg):
-        self.errors.append((kind, msg))
+        self.findings.append(Finding('error', kind, msg))
+
+    def warning(self, kind, msg):
+        self.findings.append(Finding('warning', kind, msg))
+
+    def skip(self, ann_id, reason):
+        self.skip_reasons[ann_id] = reason
+
+    @property
+    def errors(self):
+        return [f for f in self.findings if f.severity == 'error']
+
+    @property
+    def warnings(self):
+        return [f for f in self.findings if f.severity == 'warning']
+
+    @property
+    def skipped(self):
+        return Counter(self.skip_reasons.values())
 
     def summary(self, ann_file, limit=10):
-        lines = [f'{ann_file}: {len(self.errors)} error(s)']
-        lines += [f'  - {m}' for _, m in self.errors[:limit]]
-        if len(self.errors) > limit:
-            lines.append(f'  ... and {len(self.errors) - limit} more (run '
+        errors = self.errors
+        lines = [f'{ann_file}: {len(errors)} error(s)']
+        lines += [f'  - {f.message}' for f in errors[:limit]]
+        if len(errors) > limit:
+            lines.append(f'  ... and {len(errors) - limit} more (run '
                          f'tools/analysis_tools/data_doctor.py for the full list)')
         return '\n'.join(lines)
 
@@ -95,8 +148,9 @@ def check_annotations(data, ann_file='<annotations>'):
                 'unknown category', f'{ann_file}: category id {c.get("id")} '
                 f'({c.get("name")!r}) is not in the official 46-category taxonomy')
         elif c.get('name') != taxonomy.CLASSES[c['id']]:
-            rep.warnings.append(f'{ann_file}: category id {c["id"]} is named {c.get("name")!r}, '
-                                f'official name is {taxonomy.CLASSES[c["id"]]!r}')
+            rep.warning(
+                'category name', f'{ann_file}: category id {c["id"]} is named {c.get("name")!r}, '
+                f'official name is {taxonomy.CLASSES[c["id"]]!r}')
     images = {}
     for img in data['images']:
         iid = img.get('id')
@@ -132,12 +186,15 @@ def check_annotations(data, ann_file='<annotations>'):
                 f'official 294-attribute taxonomy')
         if attrs and cid in range(taxonomy.NUM_CLASSES) and \
                 cid not in taxonomy.CATEGORIES_WITH_ATTRIBUTES:
-            rep.warnings.append(f'{where}: category {cid} ({taxonomy.CLASSES[cid]}) never '
-                                f'carries attributes but lists {attrs}')
-        if img is not None and 'width' in img and 'height' in img:
+            rep.warning(
+                'attributes on a category without attributes', f'{where}: category {cid} '
+                f'({taxonomy.CLASSES[cid]}) never carries attributes but lists {attrs}')
+        if ann.get('ignore', False):
+            rep.skip(aid, 'marked ignore')
+        elif img is not None and 'width' in img and 'height' in img:
             reason = degenerate_reason(ann, img['width'], img['height'])
             if reason is not None:
-                rep.skipped[reason] += 1
+                rep.skip(aid, reason)
     return rep
 
 

@@ -12,10 +12,9 @@ import argparse
 import json
 import sys
 
-from fashionpedia_plugin.engine.launch import run_cli
-from fashionpedia_plugin.visualization.log_analysis import (DEFAULT_KEYS, load_run, plot_runs,
-                                                            summarize, summary_table,
-                                                            trend_warnings)
+from fashionpedia_plugin.toolkit.cli import run_cli
+from fashionpedia_plugin.toolkit.log_analysis import (DEFAULT_KEYS, load_run, plot_runs, summarize,
+                                                      summary_table, trend_warnings)
 
 
 def main(argv=None):

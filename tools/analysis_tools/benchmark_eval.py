@@ -19,7 +19,7 @@ from pycocotools.cocoeval import COCOeval
 
 from fashionpedia_plugin.compat import numpy_float_alias
 from fashionpedia_plugin.evaluation.functional import FashionpediaEval
-from fashionpedia_plugin.evaluation.functional.random_cases import make_case
+from fashionpedia_plugin.toolkit.eval_cases import make_case
 
 
 def _coco(gt):

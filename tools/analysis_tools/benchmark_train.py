@@ -14,9 +14,9 @@ import sys
 import torch
 from mmengine.config import DictAction
 
-from fashionpedia_plugin.engine.benchmark import (load_bench_config, pipeline_throughput,
-                                                  train_step_time, without_attributes)
-from fashionpedia_plugin.engine.launch import run_cli
+from fashionpedia_plugin.toolkit.benchmark import (load_bench_config, pipeline_throughput,
+                                                   train_step_time, without_attributes)
+from fashionpedia_plugin.toolkit.cli import run_cli
 
 
 def main(argv=None):

@@ -17,9 +17,9 @@ import sys
 
 from mmengine.config import DictAction
 
-from fashionpedia_plugin.engine.launch import load_config, run_cli
-from fashionpedia_plugin.utils.config_diff import (NOISE, RECIPE_CONFIG, diff_configs, flatten, fmt,
-                                                   recipe_deviations)
+from fashionpedia_plugin.toolkit.cli import load_config, run_cli
+from fashionpedia_plugin.toolkit.config_diff import (NOISE, RECIPE_CONFIG, diff_configs, flatten,
+                                                     fmt, recipe_deviations)
 
 
 def main(argv=None):

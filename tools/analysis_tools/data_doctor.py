@@ -1,6 +1,7 @@
 """Check a Fashionpedia annotation file and its images before training; or cut a mini subset.
 
-  python tools/analysis_tools/data_doctor.py ANN_JSON IMG_DIR [--full-decode] [--max-report N]
+  python tools/analysis_tools/data_doctor.py ANN_JSON IMG_DIR [--data-root DIR] [--full-decode]
+      [--max-report N]
   python tools/analysis_tools/data_doctor.py ANN_JSON --subset N [--random --seed S] --out FILE
 
 Exit code: 0 clean (warnings allowed), 1 errors found, 2 bad arguments / unreadable JSON.
@@ -10,14 +11,16 @@ import json
 import sys
 from collections import Counter
 
-from fashionpedia_plugin.datasets.doctor import diagnose, make_subset, statistics_table
 from fashionpedia_plugin.datasets.validation import FashionpediaDataError, load_annotation_json
+from fashionpedia_plugin.toolkit.doctor import diagnose, make_subset, statistics_table
 
 
 def main(argv=None):
     p = argparse.ArgumentParser(description='Fashionpedia data doctor')
     p.add_argument('ann_file', help='instances_attributes_*.json')
     p.add_argument('img_dir', nargs='?', help='the folder the file_names are relative to')
+    p.add_argument(
+        '--data-root', help="the config's data_root: hints give data_prefix relative to it")
     p.add_argument('--full-decode', action='store_true', help='decode every image (slow)')
     p.add_argument('--max-report', type=int, default=20, help='problems listed per kind')
     p.add_argument('--subset', type=int, help='write the first N images (and annotations)')
@@ -43,18 +46,20 @@ def main(argv=None):
     if not a.img_dir:
         print('error: IMG_DIR is required to check images', file=sys.stderr)
         return 2
-    errors, warnings = diagnose(data, a.ann_file, a.img_dir, a.full_decode)
+    findings = diagnose(data, a.ann_file, a.img_dir, a.full_decode, data_root=a.data_root)
+    errors = [f for f in findings if f.severity == 'error']
+    warnings = [f for f in findings if f.severity == 'warning']
     print(statistics_table(data))
     for title, items in (('ERRORS', errors), ('WARNINGS', warnings)):
         if not items:
             continue
-        kinds = Counter(k for k, _ in items)
+        kinds = Counter(f.kind for f in items)
         print(f'\n{title}: ' + ', '.join(f'{n} {k}' for k, n in kinds.items()))
         shown = Counter()
-        for kind, msg in items:
-            shown[kind] += 1
-            if shown[kind] <= a.max_report:
-                print(f'  [{kind}] {msg}')
+        for f in items:
+            shown[f.kind] += 1
+            if shown[f.kind] <= a.max_report:
+                print(f'  [{f.kind}] {f.message}')
     print(f'\n{"FAILED" if errors else "OK"}: {len(errors)} error(s), {len(warnings)} warning(s) '
           f'in {a.ann_file}')
     return 1 if errors else 0

@@ -6,7 +6,7 @@ Default OUT_DIR: data/fashionpedia_synthetic (the demo config's data_root).
 import argparse
 import time
 
-from fashionpedia_plugin.datasets import synthetic
+from fashionpedia_plugin.toolkit import synthetic
 
 
 def main():

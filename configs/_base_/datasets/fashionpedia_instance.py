@@ -66,11 +66,17 @@ val_dataloader = dict(
         backend_args=backend_args))
 test_dataloader = val_dataloader
 
+# Attribute scores -> attribute ids, one decoder for the metric, tools/test.py --out and
+# tools/infer.py: score >= 0.05 (the dataset author's "0.05 in the paper", fashionpedia-api issue
+# #16; the official TF code outputs probabilities only). Class prior and exclusive groups need
+# a prior file: tools/analysis_tools/build_attribute_prior.py, or tune_attributes.py's output.
+attr_decoder = dict(type='AttributeDecoder', score_thr=0.05)
 # COCO bbox/segm AP/AR + the official AP with IoU+F1 (fashionpedia/segm_iouf1_AP, ...)
 val_evaluator = dict(
     type='FashionpediaMetric',
     ann_file=data_root + 'annotations/instances_attributes_val2020.json',
     metric=['bbox', 'segm'],
     format_only=False,
+    attr_decoder=attr_decoder,
     backend_args=backend_args)
 test_evaluator = val_evaluator

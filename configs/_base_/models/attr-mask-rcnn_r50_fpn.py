@@ -1,6 +1,8 @@
-# Attribute-Mask R-CNN R50-FPN (Fashionpedia paper): Mask R-CNN with a 4conv+1fc box head
-# (BN in the head), 46 classes, and one linear attribute layer (1024 -> 294) on the box head's
-# shared fc feature, trained with sigmoid cross-entropy on positive RoIs.
+# Attribute-Mask R-CNN R50-FPN: Mask R-CNN with a 4conv+1fc box head (BN in the head), 46
+# classes, and one linear attribute layer (1024 -> 294) on the box head's shared fc feature
+# (tensorflow/tpu models/official/detection/projects/fashionpedia/modeling/architecture/
+# fast_rcnn_head.py), trained with the official attribute target (ops/roi_sampler.py,
+# modeling/attribute_loss.py; see AttributeConvFCBBoxHead).
 _base_ = 'mmdet::_base_/models/mask-rcnn_r50_fpn.py'
 
 num_classes = 46
@@ -19,9 +21,11 @@ model = dict(
             num_classes=num_classes,
             norm_cfg=head_norm_cfg,
             num_attributes=num_attributes,
-            # sum over the 294 attributes / number of positive RoIs, weight 1.0 (paper)
-            loss_attr=dict(type='CrossEntropyLoss', use_sigmoid=True, loss_weight=1.0),
-            attr_score_thr=0.5),
+            # official: every sampled RoI, mean over RoIs x 294, weight 1.0 (modeling/model.py
+            # adds it unweighted); 'positive' = positive RoIs, summed over attributes
+            attr_target='official',
+            loss_attr=dict(type='CrossEntropyLoss', use_sigmoid=True, loss_weight=1.0)),
         mask_head=dict(num_classes=num_classes)),
-    # 512 RoIs per image, 25 % positive (paper box head recipe = mmdet default)
+    # 512 RoIs per image, 25 % positive (official configs/model_config.py roi_sampling; the
+    # mmdet default)
     train_cfg=dict(rcnn=dict(sampler=dict(num=512, pos_fraction=0.25))))

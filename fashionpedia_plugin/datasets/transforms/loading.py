@@ -2,7 +2,7 @@
 from mmdet.datasets.transforms import LoadAnnotations
 from mmdet.registry import TRANSFORMS
 
-from .. import taxonomy
+from ... import taxonomy
 
 
 @TRANSFORMS.register_module()

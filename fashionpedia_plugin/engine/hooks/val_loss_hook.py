@@ -16,8 +16,8 @@ class ValLossHook(Hook):
     Why: a validation loss that rises while the train loss falls shows over-fitting long before
     AP does (the seed run's AP fell after 8.5k iterations). It needs ground truth in the val
     pipeline (``LoadFashionpediaAnnotations``, as the configs here have) and costs one more
-    forward per val batch (~+40 % validation time), so it is a switch: on in the demo, off in the
-    real-data configs (add ``custom_hooks = [dict(type='ValLossHook')]``).
+    forward per val batch, so it is a switch: on in the demo, off in the real-data configs
+    (add ``custom_hooks = [dict(type='ValLossHook')]``).
 
     Eval mode keeps BN statistics untouched; batch augments of the data preprocessor are applied
     as in training.

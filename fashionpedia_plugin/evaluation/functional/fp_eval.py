@@ -1,6 +1,7 @@
 """Vectorized re-implementation of the official Fashionpedia evaluator (``fashionpedia.FPEval``).
 
-Computes exactly what ``FPEval`` computes (``../shared/docs/REFERENCE.md`` section 2): COCO-style
+Computes exactly what ``FPEval`` computes (fashionpedia-api ``fashionpedia/fp_eval.py``, release
+1.1 on PyPI, the parity reference of ``tests/test_fp_eval.py``): COCO-style
 greedy matching where a detection matches a ground truth only if IoU >= t_iou AND attribute
 F1 >= t_f1, for t_iou in 0.50:0.05:0.95 and t_f1 in 0.50:0.05:0.95, each with an extra -1 slot
 that means "ignore this constraint"; F1 is ``binary_macro`` (sklearn ``f1_score(average='macro')``
@@ -29,9 +30,11 @@ import numpy as np
 import pycocotools.mask as mask_utils
 from pycocotools.cocoeval import COCOeval
 
-CATS_WITH_ATTRIBUTES = (10, 7, 0, 6, 5, 4, 9, 31, 33, 3, 12, 11, 1, 2, 8, 32, 29, 28)
-SUPER_CLASSES = ('o', 'a', 'p')  # outerwear 0-12, accessory 13-26, part 27-45
-SUPER_CLASS_IDS = (np.arange(13), np.arange(13, 27), np.arange(27, 46))
+from ... import taxonomy
+
+CATS_WITH_ATTRIBUTES = taxonomy.CATEGORIES_WITH_ATTRIBUTES_EVAL_ORDER
+SUPER_CLASSES = tuple(taxonomy.SUPER_CLASSES)  # outerwear 0-12, accessory 13-26, part 27-45
+SUPER_CLASS_IDS = tuple(np.array(ids) for ids in taxonomy.SUPER_CLASSES.values())
 
 
 def f1_thresholds():
@@ -135,9 +138,12 @@ class FashionpediaEval:
         coco_dt (pycocotools.coco.COCO): ``coco_gt.loadRes(results)``; each result has
             ``attribute_ids``.
         iou_type (str): ``'segm'`` or ``'bbox'``.
+        iou_cache (dict | None): reuse the IoU matrices of an earlier evaluation of the same
+            detections (keyed by image and category id; only ``attribute_ids`` may differ), as
+            the attribute threshold sweep does.
     """
 
-    def __init__(self, coco_gt, coco_dt, iou_type='segm'):
+    def __init__(self, coco_gt, coco_dt, iou_type='segm', iou_cache=None):
         if iou_type not in ('segm', 'bbox'):
             raise ValueError(f'iou_type must be segm or bbox, got {iou_type!r}')
         self.coco_eval = COCOeval(coco_gt, coco_dt, iou_type)  # params and _prepare are reused
@@ -149,6 +155,7 @@ class FashionpediaEval:
         self.attr_index = {a: i for i, a in enumerate(attr_ids)}
         self.results = OrderedDict()
         self.eval = {}
+        self.iou_cache = iou_cache
 
     def _multihot(self, anns, which):
         out = np.zeros((len(anns), len(self.attr_index)), dtype=np.int64)
@@ -188,7 +195,12 @@ class FashionpediaEval:
                     continue
                 order = np.argsort([-d['score'] for d in dt], kind='mergesort')[:max_det]
                 dt = [dt[i] for i in order]
-                ious = self._ious(dt, gt)
+                if self.iou_cache is None:
+                    ious = self._ious(dt, gt)
+                elif (img_id, cat_id) in self.iou_cache:
+                    ious = self.iou_cache[img_id, cat_id]
+                else:
+                    ious = self.iou_cache[img_id, cat_id] = self._ious(dt, gt)
                 if with_attr:
                     f1s = binary_macro_f1(
                         self._multihot(dt, 'detection'), self._multihot(gt, 'ground-truth'))

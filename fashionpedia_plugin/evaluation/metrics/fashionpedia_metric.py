@@ -2,12 +2,14 @@
 import contextlib
 import io
 
+import numpy as np
 from mmdet.evaluation import CocoMetric
-from mmdet.registry import METRICS
-from mmengine.fileio import dump
+from mmdet.registry import METRICS, TASK_UTILS
+from mmengine.fileio import dump, load
 from mmengine.logging import MMLogger
 from terminaltables import AsciiTable
 
+from ... import taxonomy
 from ..functional import FashionpediaEval
 
 HEADLINE_KEYS = ('AP', 'AP_IOU50_F150', 'AP_IOU75_F175', 'AP_F150', 'AP_F175', 'APo', 'APp')
@@ -22,19 +24,33 @@ class FashionpediaMetric(CocoMetric):
     ``{type}_iouf1_{KEY}`` for every official IoU+F1 summary key (``AP`` is the headline),
     ``{type}_f1_AP`` (F1-only view) and ``{type}_iou_AP`` (IoU-only view of ``FPEval``).
 
-    Predictions must carry ``attribute_ids`` (``AttributeRoIHead`` adds them); without them every
-    detection counts as predicting no attribute. ``format_only=True`` with ``outfile_prefix``
-    dumps ``{prefix}.{bbox,segm}.json`` in the official results format (COCO results +
+    Predictions carry ``attr_scores`` (``AttributeRoIHead``); ``attr_decoder`` (an
+    ``AttributeDecoder`` config: thresholds, class prior, exclusive groups) turns them into the
+    ``attribute_ids`` that are evaluated and written. Without ``attr_scores`` every detection
+    predicts no attribute. ``format_only=True`` with ``outfile_prefix`` dumps
+    ``{prefix}.{bbox,segm}.json`` in the official results format (COCO results +
     ``attribute_ids``), readable by ``tools/analysis_tools/fashionpedia_eval.py``.
 
     Args:
+        attr_decoder (dict): ``AttributeDecoder`` config (default: its defaults).
+        attr_scores_file (str | None): also write the raw attribute scores of every detection,
+            in the order of the results JSON, as ``.npz`` (``scores`` (M, 294) float16,
+            ``image_id``, ``category_id``), for ``tools/analysis_tools/tune_attributes.py``.
         fp_classwise (bool): log a per-class table of IoU+F1 AP / IoU AP.
         attribute_metric (bool): compute the IoU+F1 metric (off = plain ``CocoMetric``).
     """
     default_prefix = 'fashionpedia'
 
-    def __init__(self, *args, fp_classwise=False, attribute_metric=True, **kwargs):
+    def __init__(self,
+                 *args,
+                 attr_decoder=dict(type='AttributeDecoder'),
+                 attr_scores_file=None,
+                 fp_classwise=False,
+                 attribute_metric=True,
+                 **kwargs):
         super().__init__(*args, **kwargs)
+        self.attr_decoder = TASK_UTILS.build(attr_decoder)
+        self.attr_scores_file = attr_scores_file
         self.fp_classwise = fp_classwise
         self.attribute_metric = attribute_metric
         self._json_results = {}
@@ -43,36 +59,58 @@ class FashionpediaMetric(CocoMetric):
         super().process(data_batch, data_samples)
         # CocoMetric appended one (gt, result) per sample, in order
         for (_, result), sample in zip(self.results[-len(data_samples):], data_samples):
-            ids = sample['pred_instances'].get('attribute_ids', None)
-            result['attribute_ids'] = [list(map(int, a)) for a in ids] if ids is not None \
-                else [[] for _ in range(len(result['labels']))]
+            scores = sample['pred_instances'].get('attr_scores', None)
+            if scores is None:
+                result['attribute_ids'] = [[] for _ in range(len(result['labels']))]
+                continue
+            scores = scores.cpu().numpy()
+            category_ids = self._category_ids()[result['labels']]
+            result['attribute_ids'] = self.attr_decoder.decode(scores, category_ids)
+            if self.attr_scores_file:
+                result['attr_scores'] = scores.astype(np.float16)
+
+    def _category_ids(self):
+        """label -> official category id (``CocoMetric`` sets ``cat_ids`` only at the end)."""
+        if self.cat_ids is None:
+            names = self.dataset_meta['classes']
+            self.cat_ids = self._coco_api.get_cat_ids(cat_names=names) if self._coco_api \
+                else [taxonomy.CLASSES.index(n) for n in names]
+        return np.asarray(self.cat_ids)
 
     def results2json(self, results, outfile_prefix):
-        """``CocoMetric.results2json`` with ``attribute_ids`` on every bbox/segm result."""
-        bbox_json, segm_json = [], ([] if 'masks' in results[0] else None)
-        for idx, result in enumerate(results):
-            image_id = result.get('img_id', idx)
-            mask_scores = result.get('mask_scores', result['scores'])
-            for i, label in enumerate(result['labels']):
-                base = dict(
-                    image_id=image_id,
-                    bbox=self.xyxy2xywh(result['bboxes'][i]),
-                    category_id=self.cat_ids[label],
-                    attribute_ids=result['attribute_ids'][i])
-                bbox_json.append(dict(base, score=float(result['scores'][i])))
-                if segm_json is not None:
-                    mask = result['masks'][i]
-                    if isinstance(mask['counts'], bytes):
-                        mask['counts'] = mask['counts'].decode()
-                    segm_json.append(dict(base, score=float(mask_scores[i]), segmentation=mask))
-        files = dict(bbox=f'{outfile_prefix}.bbox.json', proposal=f'{outfile_prefix}.bbox.json')
-        dump(bbox_json, files['bbox'])
-        self._json_results = dict(bbox=bbox_json)
-        if segm_json is not None:
-            files['segm'] = f'{outfile_prefix}.segm.json'
-            dump(segm_json, files['segm'])
-            self._json_results['segm'] = segm_json
+        """``CocoMetric.results2json`` plus ``attribute_ids`` on every result: the parent writes
+        bbox and segm results in the same order (image, then detection), so they are zipped."""
+        files = super().results2json(results, outfile_prefix)
+        attribute_ids = [ids for result in results for ids in result['attribute_ids']]
+        self._json_results = {}
+        for iou_type in ('bbox', 'segm'):
+            if iou_type not in files:
+                continue
+            preds = load(files[iou_type])
+            assert len(preds) == len(attribute_ids)
+            for pred, ids in zip(preds, attribute_ids):
+                pred['attribute_ids'] = ids
+            dump(preds, files[iou_type])
+            self._json_results[iou_type] = preds
+        if self.attr_scores_file:
+            self._dump_attr_scores(results)
         return files
+
+    def _dump_attr_scores(self, results):
+        num_attrs = len(self.attr_decoder.thresholds)
+        scores = [
+            r.get('attr_scores', np.zeros((len(r['labels']), num_attrs), np.float16))
+            for r in results
+        ]
+        np.savez_compressed(
+            self.attr_scores_file,
+            scores=np.concatenate(scores) if scores else np.zeros((0, num_attrs), np.float16),
+            image_id=np.array([r['img_id'] for r in results for _ in r['labels']], np.int64),
+            category_id=np.array([self.cat_ids[label] for r in results for label in r['labels']],
+                                 np.int64))
+        MMLogger.get_current_instance().info(
+            f'raw attribute scores of {sum(len(s) for s in scores)} detections: '
+            f'{self.attr_scores_file}')
 
     def compute_metrics(self, results):
         logger = MMLogger.get_current_instance()

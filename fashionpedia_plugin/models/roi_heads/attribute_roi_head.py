@@ -9,9 +9,9 @@ from mmdet.structures.bbox import bbox2roi
 class AttributeRoIHead(StandardRoIHead):
     """``StandardRoIHead`` whose box head (``AttributeConvFCBBoxHead``) also predicts attributes.
 
-    Training adds ``loss_attr`` (positive RoIs; targets = ``gt_instances.attributes`` of the
-    assigned ground truth). Prediction adds ``attr_scores`` (N, 294) and ``attribute_ids``
-    (official sparse ids) to each detection, taken from the RoI that produced it.
+    Training adds ``loss_attr`` (targets: ``AttributeConvFCBBoxHead.attr_target``) computed on
+    the same box forward as the class and box losses. Prediction adds ``attr_scores`` (N, 294)
+    to each detection, taken from the RoI that produced it.
     """
 
     def _bbox_forward(self, x, rois):
@@ -23,33 +23,25 @@ class AttributeRoIHead(StandardRoIHead):
             cls_score=cls_score, bbox_pred=bbox_pred, attr_score=attr_score, bbox_feats=bbox_feats)
 
     def loss(self, x, rpn_results_list, batch_data_samples):
-        # Same as StandardRoIHead.loss, plus the attribute loss on the same box forward.
-        assert len(rpn_results_list) == len(batch_data_samples)
-        batch_gt_instances, batch_gt_instances_ignore, _ = unpack_gt_instances(batch_data_samples)
-        sampling_results = []
-        for i, rpn_results in enumerate(rpn_results_list):
-            rpn_results.priors = rpn_results.pop('bboxes')
-            assign_result = self.bbox_assigner.assign(rpn_results, batch_gt_instances[i],
-                                                      batch_gt_instances_ignore[i])
-            sampling_results.append(
-                self.bbox_sampler.sample(
-                    assign_result,
-                    rpn_results,
-                    batch_gt_instances[i],
-                    feats=[lvl_feat[i][None] for lvl_feat in x]))
-        losses = dict()
-        bbox_results = self.bbox_loss(x, sampling_results)
-        losses.update(bbox_results['loss_bbox'])
-        losses.update(
+        # StandardRoIHead.loss does not hand the ground truth to bbox_loss, which needs it for
+        # the attribute targets: keep it for the duration of the call.
+        self._batch_gt_instances = unpack_gt_instances(batch_data_samples)[0]
+        try:
+            return super().loss(x, rpn_results_list, batch_data_samples)
+        finally:
+            del self._batch_gt_instances
+
+    def bbox_loss(self, x, sampling_results):
+        bbox_results = super().bbox_loss(x, sampling_results)
+        bbox_results['loss_bbox'].update(
             self.bbox_head.attr_loss(bbox_results['attr_score'], sampling_results,
-                                     batch_gt_instances))
-        if self.with_mask:
-            mask_results = self.mask_loss(x, sampling_results, bbox_results['bbox_feats'],
-                                          batch_gt_instances)
-            losses.update(mask_results['loss_mask'])
-        return losses
+                                     self._batch_gt_instances))
+        return bbox_results
 
     def predict_bbox(self, x, batch_img_metas, rpn_results_list, rcnn_test_cfg, rescale=False):
+        """Copied from mmdet 3.3.0 ``mmdet/models/roi_heads/standard_roi_head.py``
+        (``StandardRoIHead.predict_bbox``); differs in handing ``attr_score``, split per image,
+        to ``predict_by_feat`` and in empty results carrying ``attr_scores`` (0, A)."""
         proposals = [res.bboxes for res in rpn_results_list]
         rois = bbox2roi(proposals)
         if rois.shape[0] == 0:
@@ -62,7 +54,6 @@ class AttributeRoIHead(StandardRoIHead):
                 score_per_cls=rcnn_test_cfg is None)
             for res in results:
                 res.attr_scores = rois.new_zeros((0, self.bbox_head.num_attributes))
-                res.attribute_ids = []
             return results
         bbox_results = self._bbox_forward(x, rois)
         per_img = tuple(len(p) for p in proposals)

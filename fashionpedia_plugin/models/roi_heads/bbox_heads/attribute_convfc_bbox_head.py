@@ -6,46 +6,61 @@ import torch.nn as nn
 from mmdet.models.layers import multiclass_nms
 from mmdet.models.roi_heads.bbox_heads import ConvFCBBoxHead
 from mmdet.registry import MODELS
+from mmdet.structures.bbox import bbox_overlaps, get_box_tensor
 from mmengine.structures import InstanceData
 
-from ....datasets import taxonomy
+from .... import taxonomy
+
+ATTR_TARGETS = ('official', 'positive')
 
 
 @MODELS.register_module()
 class AttributeConvFCBBoxHead(ConvFCBBoxHead):
-    """``ConvFCBBoxHead`` + one linear layer ``shared feature -> num_attributes`` (paper Sec. 5).
+    """``ConvFCBBoxHead`` + one linear layer ``shared feature -> num_attributes``.
 
-    Paper recipe: the attribute logits come from the box head's shared fc feature (1024-d),
-    bias initialised to ``-log((1 - pi) / pi)`` with ``pi = 1 / num_attributes`` (= -log(293)
-    for 294 attributes) so that every sigmoid starts at the prior; sigmoid cross-entropy,
-    loss weight 1.0, targets from the matched ground truth's multi-hot vector, positive RoIs only.
+    As the official implementation (tensorflow/tpu ``models/official/detection/projects/
+    fashionpedia/modeling/architecture/fast_rcnn_head.py``): the attribute logits are a sibling of
+    the class and box outputs on the head's shared fc feature (1024-d in the R50 configs), weights
+    ``N(0, 0.01)``, bias ``-log(num_attributes - 1)`` (= -log(293): every sigmoid starts at the
+    prior 1/294).
 
-    ``forward`` returns ``(cls_score, bbox_pred, attr_score)``:
-    ``(R, C+1)``, ``(R, 4C)`` and ``(R, A)`` for ``R`` RoIs, ``C`` classes, ``A`` attributes.
-    At test time, attribute scores follow the detections that survive NMS
-    (``multiclass_nms(..., return_inds=True)``; kept index // C is the RoI row).
+    ``forward`` returns ``(cls_score, bbox_pred, attr_score)``: ``(R, C+1)``, ``(R, 4C)`` and
+    ``(R, A)`` logits for ``R`` RoIs, ``C`` classes, ``A`` attributes. Predictions carry
+    ``attr_scores`` ``(N, A)`` sigmoid probabilities, the ones of the RoI each detection came from
+    (official ``ops/postprocess_ops.py``: attributes are per RoI and copied to every class
+    detection of that RoI through NMS). Turning them into attribute ids is not the head's job:
+    :class:`~fashionpedia_plugin.models.task_modules.AttributeDecoder` does it.
 
     Args:
         num_attributes (int): 294 for Fashionpedia.
-        loss_attr (dict): the attribute loss; with ``reduction='mean'`` and
-            ``avg_factor = #positive RoIs`` it is summed over attributes, averaged over RoIs.
-        attr_score_thr (float): sigmoid threshold for ``attribute_ids`` in predictions.
-        attribute_ids (list[int] | None): official sparse id of each output; taxonomy order.
+        attr_target (str): the attribute training target and its normalisation.
+
+            - ``'official'``: as ``projects/fashionpedia/ops/roi_sampler.py`` (``box_matching``,
+              ``assign_and_sample_proposals``) and ``modeling/attribute_loss.py``: *every*
+              sampled RoI gets the multi-hot of its highest-IoU ground truth, background RoIs
+              with ``0 < IoU < 0.5`` included (the sampler re-labels their class, not their
+              attributes); RoIs with IoU 0 get zeros. The loss is the mean over all
+              ``RoIs x attributes`` entries (``sigmoid_cross_entropy`` with
+              ``SUM_BY_NONZERO_WEIGHTS`` and unit weights), weight 1.0 in the total
+              (``modeling/model.py``).
+            - ``'positive'``: positive RoIs only, summed over attributes and averaged over
+              positive RoIs (this project's first version; not the official target).
+        loss_attr (dict): a sigmoid loss taking ``avg_factor`` (``CrossEntropyLoss`` with
+            ``use_sigmoid=True``, ``reduction='mean'``); the target mode sets ``avg_factor``.
     """
 
     def __init__(self,
                  *args,
                  num_attributes=taxonomy.NUM_ATTRIBUTES,
+                 attr_target='official',
                  loss_attr=dict(type='CrossEntropyLoss', use_sigmoid=True, loss_weight=1.0),
-                 attr_score_thr=0.5,
-                 attribute_ids=None,
                  **kwargs):
         super().__init__(*args, **kwargs)
         assert self.num_shared_fcs > 0, 'the attribute branch sits on the shared fc feature'
+        if attr_target not in ATTR_TARGETS:
+            raise ValueError(f'attr_target must be one of {ATTR_TARGETS}, got {attr_target!r}')
         self.num_attributes = num_attributes
-        self.attr_score_thr = attr_score_thr
-        self.attribute_ids = list(attribute_ids or taxonomy.ATTRIBUTE_IDS)
-        assert len(self.attribute_ids) == num_attributes
+        self.attr_target = attr_target
         self.fc_attr = nn.Linear(self.shared_out_channels, num_attributes)
         self.loss_attr = MODELS.build(loss_attr)
 
@@ -55,40 +70,86 @@ class AttributeConvFCBBoxHead(ConvFCBBoxHead):
         nn.init.constant_(self.fc_attr.bias, -math.log(self.num_attributes - 1))
 
     def forward(self, x):
-        """x: (R, C_in, 7, 7) RoI features -> (cls_score, bbox_pred, attr_score)."""
+        """x: (R, C_in, 7, 7) RoI features -> (cls_score, bbox_pred, attr_score).
+
+        Copied from mmdet 3.3.0 ``mmdet/models/roi_heads/bbox_heads/convfc_bbox_head.py``
+        (``ConvFCBBoxHead.forward``, whose shared feature is local to it); differs only in
+        ``attr_score = self.fc_attr(x)`` on the shared feature and the third return value.
+        """
         for conv in self.shared_convs:
             x = conv(x)
-        if self.with_avg_pool:
-            x = self.avg_pool(x)
-        x = x.flatten(1)
-        for fc in self.shared_fcs:
-            x = self.relu(fc(x))
+        if self.num_shared_fcs > 0:
+            if self.with_avg_pool:
+                x = self.avg_pool(x)
+            x = x.flatten(1)
+            for fc in self.shared_fcs:
+                x = self.relu(fc(x))
         attr_score = self.fc_attr(x)
         x_cls, x_reg = x, x
+        for conv in self.cls_convs:
+            x_cls = conv(x_cls)
+        if x_cls.dim() > 2:
+            if self.with_avg_pool:
+                x_cls = self.avg_pool(x_cls)
+            x_cls = x_cls.flatten(1)
         for fc in self.cls_fcs:
             x_cls = self.relu(fc(x_cls))
+        for conv in self.reg_convs:
+            x_reg = conv(x_reg)
+        if x_reg.dim() > 2:
+            if self.with_avg_pool:
+                x_reg = self.avg_pool(x_reg)
+            x_reg = x_reg.flatten(1)
         for fc in self.reg_fcs:
             x_reg = self.relu(fc(x_reg))
         cls_score = self.fc_cls(x_cls) if self.with_cls else None
         bbox_pred = self.fc_reg(x_reg) if self.with_reg else None
         return cls_score, bbox_pred, attr_score
 
-    def attr_loss(self, attr_score, sampling_results, batch_gt_instances):
-        """BCE on positive RoIs. ``attr_score``: (sum R_i, A), rows per image = [pos, neg]."""
-        scores, targets = [], []
+    def attr_targets(self, sampling_results, batch_gt_instances):
+        """Targets of the sampled RoIs.
+
+        Returns:
+            tuple[Tensor, Tensor]: ``rows`` (K,) indices into the ``(sum R_i, A)`` scores (rows
+            per image are ``[positives, negatives]``, as ``bbox2roi`` stacks them) and
+            ``targets`` (K, A) multi-hot. ``'positive'``: the positive rows; ``'official'``:
+            every row.
+        """
+        rows, targets = [], []
         start = 0
         for res, gt in zip(sampling_results, batch_gt_instances):
-            num_pos = len(res.pos_inds)
             if 'attributes' not in gt:
                 raise KeyError('AttributeConvFCBBoxHead needs gt_instances.attributes: use '
                                'LoadFashionpediaAnnotations and PackFashionpediaInputs')
-            scores.append(attr_score[start:start + num_pos])
-            targets.append(gt.attributes[res.pos_assigned_gt_inds].to(attr_score.dtype))
-            start += len(res.priors)
-        scores, targets = torch.cat(scores), torch.cat(targets)
-        if len(scores) == 0:
+            attrs = gt.attributes
+            num_pos, num_neg = len(res.pos_inds), len(res.neg_inds)
+            pos = attrs[res.pos_assigned_gt_inds.long()]
+            if self.attr_target == 'positive':
+                rows.append(torch.arange(start, start + num_pos, device=attrs.device))
+                targets.append(pos)
+            else:
+                neg = attrs.new_zeros((num_neg, self.num_attributes))
+                if num_neg and len(attrs):
+                    # official box_matching: the highest-IoU ground truth of every RoI; only
+                    # RoIs that overlap no ground truth (max IoU 0) get zeros
+                    ious = bbox_overlaps(get_box_tensor(res.neg_priors), get_box_tensor(gt.bboxes))
+                    max_iou, argmax = ious.max(1)
+                    neg = torch.where((max_iou > 0)[:, None], attrs[argmax], neg)
+                rows.append(torch.arange(start, start + num_pos + num_neg, device=attrs.device))
+                targets.append(torch.cat([pos, neg]))
+            start += num_pos + num_neg
+        return torch.cat(rows), torch.cat(targets)
+
+    def attr_loss(self, attr_score, sampling_results, batch_gt_instances):
+        """``loss_attr`` of ``attr_score`` (sum R_i, A) against :meth:`attr_targets`."""
+        rows, targets = self.attr_targets(sampling_results, batch_gt_instances)
+        if len(rows) == 0:
             return dict(loss_attr=attr_score.sum() * 0)
-        return dict(loss_attr=self.loss_attr(scores, targets, avg_factor=len(scores)))
+        scores = attr_score[rows]
+        targets = targets.to(scores.dtype)
+        # 'official': mean over RoIs x attributes; 'positive': sum over attributes, mean over RoIs
+        avg_factor = scores.numel() if self.attr_target == 'official' else len(scores)
+        return dict(loss_attr=self.loss_attr(scores, targets, avg_factor=avg_factor))
 
     def predict_by_feat(self,
                         rois,
@@ -98,22 +159,22 @@ class AttributeConvFCBBoxHead(ConvFCBBoxHead):
                         rcnn_test_cfg=None,
                         rescale=False,
                         attr_scores=None):
-        results = []
-        for i, img_meta in enumerate(batch_img_metas):
-            results.append(
-                self._predict_with_attributes(rois[i], cls_scores[i], bbox_preds[i], img_meta,
-                                              rescale, rcnn_test_cfg,
-                                              attr_scores[i] if attr_scores is not None else None))
-        return results
+        if attr_scores is None:
+            return super().predict_by_feat(rois, cls_scores, bbox_preds, batch_img_metas,
+                                           rcnn_test_cfg, rescale)
+        return [
+            self._predict_with_attributes(rois[i], cls_scores[i], bbox_preds[i], img_meta, rescale,
+                                          rcnn_test_cfg, attr_scores[i])
+            for i, img_meta in enumerate(batch_img_metas)
+        ]
 
     def _predict_with_attributes(self, roi, cls_score, bbox_pred, img_meta, rescale, rcnn_test_cfg,
                                  attr_score):
-        if rcnn_test_cfg is None or attr_score is None or roi.shape[0] == 0:
+        if rcnn_test_cfg is None or roi.shape[0] == 0:
             res = self._predict_by_feat_single(roi, cls_score, bbox_pred, img_meta, rescale,
                                                rcnn_test_cfg)
             if rcnn_test_cfg is not None:
                 res.attr_scores = roi.new_zeros((len(res), self.num_attributes))
-                res.attribute_ids = [[] for _ in range(len(res))]
             return res
         # all boxes/scores per class, then NMS that also returns the kept indices
         raw = self._predict_by_feat_single(roi, cls_score, bbox_pred, img_meta, rescale, None)
@@ -129,8 +190,6 @@ class AttributeConvFCBBoxHead(ConvFCBBoxHead):
         res.bboxes = dets[:, :-1]
         res.scores = dets[:, -1]
         res.labels = labels
+        # kept index = RoI * num_classes + class (multiclass_nms flattens (R, C) scores)
         res.attr_scores = attr_score.sigmoid()[inds // self.num_classes]
-        thr = rcnn_test_cfg.get('attr_score_thr', self.attr_score_thr)
-        keep = (res.attr_scores > thr).cpu().numpy()
-        res.attribute_ids = [[self.attribute_ids[j] for j in row.nonzero()[0]] for row in keep]
         return res

@@ -1,78 +1,18 @@
 """What ``tools/train.py`` and ``tools/test.py`` do: mmdet's tools, plus fail-fast checks.
 
 Same flags as mmdet (``--work-dir``, ``--cfg-options``, ``--launcher``, ``--resume``, ``--amp``,
-``--auto-scale-lr``); additions: CPU-only distributed runs (gloo, DDP without ``device_ids``),
-an unwritable work_dir or a missing config/checkpoint fails in one line before anything is built,
-and ``tools/test.py --out x.json`` writes the official Fashionpedia results format.
+``--auto-scale-lr``); additions: an unwritable work_dir or a missing config/checkpoint fails in
+one line before anything is built, ``tools/test.py --out x.json`` writes the official Fashionpedia
+results format (``--attr-scores``: and the raw attribute scores), ``--attr-decoder`` replaces the
+attribute decoding.
 """
 import argparse
 import os
 import os.path as osp
 import shutil
-import sys
 import tempfile
 
-import torch
-from mmengine.config import Config, DictAction
-
-
-class CLIError(Exception):
-    """A user error reported as one line (no traceback) with exit code 2."""
-
-
-def run_cli(main, argv=None):
-    """Call ``main(argv)``; turn expected user errors into one line on stderr + exit code."""
-    from ..datasets.validation import FashionpediaDataError
-    from .hooks import InvalidLossError
-    try:
-        return main(argv)
-    except (CLIError, FashionpediaDataError, FileNotFoundError, InvalidLossError) as e:
-        msg = str(e).strip() or e.__class__.__name__
-        print(f'error: {msg}', file=sys.stderr)
-        return 2
-
-
-def _common_args(parser):
-    parser.add_argument('--work-dir', help='the dir to save logs and models')
-    parser.add_argument(
-        '--cfg-options',
-        nargs='+',
-        action=DictAction,
-        help='override config settings, key=value (mmengine DictAction)')
-    parser.add_argument(
-        '--launcher',
-        choices=['none', 'pytorch', 'slurm', 'mpi'],
-        default='none',
-        help='job launcher')
-    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
-
-
-def load_config(path, cfg_options=None):
-    if not osp.isfile(path):
-        raise CLIError(f'config file not found: {path}')
-    if not path.endswith('.py'):
-        raise CLIError(f'config must be a Python config file (.py): {path}')
-    try:
-        cfg = Config.fromfile(path)
-    except Exception as e:  # syntax errors, missing _base_ files, ...
-        raise CLIError(f'cannot load config {path}: {e.__class__.__name__}: {e}') from None
-    if cfg_options:
-        cfg.merge_from_dict(cfg_options)
-    return cfg
-
-
-def check_work_dir(work_dir):
-    """Fail at start, not at the first checkpoint hours later, if work_dir is unwritable."""
-    try:
-        os.makedirs(work_dir, exist_ok=True)
-        with tempfile.NamedTemporaryFile(dir=work_dir, prefix='.write-test-'):
-            pass
-    except OSError as e:
-        raise CLIError(f'work_dir {work_dir} is not writable: {e.strerror or e}') from None
-    free = shutil.disk_usage(work_dir).free
-    if free < 200 * 2**20:
-        raise CLIError(f'work_dir {work_dir} has only {free / 2**20:.0f} MiB free; checkpoints '
-                       'need several hundred MiB')
+from .cli import CLIError, check_work_dir, common_args, load_config
 
 
 def setup_common(cfg, args, config_path):
@@ -83,11 +23,6 @@ def setup_common(cfg, args, config_path):
         cfg.work_dir = args.work_dir
     elif cfg.get('work_dir', None) is None:
         cfg.work_dir = osp.join('./work_dirs', osp.splitext(osp.basename(config_path))[0])
-    if args.launcher != 'none' and not torch.cuda.is_available():
-        # CPU-only distributed: gloo backend, DDP must not get device_ids (compat.py has the
-        # launcher side of this).
-        cfg.setdefault('env_cfg', {}).setdefault('dist_cfg', {})['backend'] = 'gloo'
-        cfg.model_wrapper_cfg = dict(type='MMDistributedDataParallel', device_ids=None)
     check_work_dir(cfg.work_dir)
 
 
@@ -105,7 +40,7 @@ def train_parser():
         type=str,
         const='auto',
         help='resume from CHECKPOINT, or from the latest in work_dir if bare')
-    _common_args(parser)
+    common_args(parser)
     return parser
 
 
@@ -145,9 +80,23 @@ def test_parser():
         help='dump predictions: .json = official Fashionpedia results '
         'format (COCO segm results + attribute_ids; a .bbox.json beside it), '
         '.pkl = mmdet raw results')
+    parser.add_argument(
+        '--attr-scores',
+        action='store_true',
+        help='with --out x.json: also write x.attr_scores.npz, the raw attribute scores of every '
+        'detection (input of tools/analysis_tools/tune_attributes.py)')
+    parser.add_argument(
+        '--attr-decoder',
+        help='attribute decoder JSON (written by tune_attributes.py): replaces '
+        'test_evaluator.attr_decoder')
     parser.add_argument('--show-dir', help='save prediction overlays under work_dir/timestamp/')
-    _common_args(parser)
+    common_args(parser)
     return parser
+
+
+def attr_scores_path(out):
+    """``x.json`` -> ``x.attr_scores.npz``."""
+    return osp.splitext(out)[0] + '.attr_scores.npz'
 
 
 def test_main(argv=None):
@@ -156,16 +105,28 @@ def test_main(argv=None):
         raise CLIError(f'checkpoint not found: {args.checkpoint}')
     if args.out and not args.out.endswith(('.json', '.pkl', '.pickle')):
         raise CLIError(f'--out must end with .json or .pkl: {args.out}')
+    if args.attr_scores and not (args.out or '').endswith('.json'):
+        raise CLIError('--attr-scores needs --out x.json')
+    if args.attr_decoder and not osp.isfile(args.attr_decoder):
+        raise CLIError(f'attribute decoder file not found: {args.attr_decoder}')
     cfg = load_config(args.config, args.cfg_options)
     setup_common(cfg, args, args.config)
     cfg.load_from = args.checkpoint
+    fp_metric = isinstance(cfg.test_evaluator, dict) and \
+        cfg.test_evaluator.get('type') == 'FashionpediaMetric'
+    if (args.attr_decoder or (args.out or '').endswith('.json')) and not fp_metric:
+        raise CLIError('--out .json and --attr-decoder need test_evaluator of type '
+                       'FashionpediaMetric')
+    if args.attr_decoder:
+        from ..datasets.validation import load_json
+        cfg.test_evaluator.attr_decoder = load_json(args.attr_decoder, 'attribute decoder')
     tmp = None
     if args.out and args.out.endswith('.json'):
-        if not isinstance(cfg.test_evaluator, dict) or \
-                cfg.test_evaluator.get('type') != 'FashionpediaMetric':
-            raise CLIError('--out .json needs test_evaluator of type FashionpediaMetric')
         tmp = tempfile.mkdtemp(prefix='fp-out-')
         cfg.test_evaluator.outfile_prefix = osp.join(tmp, 'results')
+        if args.attr_scores:
+            os.makedirs(osp.dirname(osp.abspath(args.out)), exist_ok=True)
+            cfg.test_evaluator.attr_scores_file = attr_scores_path(args.out)
     if args.show_dir:
         cfg.default_hooks.visualization.update(draw=True, test_out_dir=args.show_dir)
     from mmengine.runner import Runner
@@ -183,4 +144,6 @@ def test_main(argv=None):
             shutil.move(prefix + '.bbox.json', osp.splitext(args.out)[0] + '.bbox.json')
         shutil.rmtree(tmp, ignore_errors=True)
         print(f'predictions in the official results format: {args.out}')
+        if args.attr_scores:
+            print(f'raw attribute scores: {attr_scores_path(args.out)}')
     return 0 if metrics is not None else 1

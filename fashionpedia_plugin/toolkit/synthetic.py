@@ -1,7 +1,7 @@
 """Deterministic synthetic Fashionpedia data: figures wearing garments, in the official format.
 
 Why synthetic: no dataset can be downloaded on the machines this project is developed and tested
-on, and the demo must learn within ~15 minutes on 2 CPU cores. Every instance uses the official
+on, and the demo must learn in minutes on 2 CPU cores. Every instance uses the official
 category and attribute ids, and every attribute listed is *visible* in the pixels, so it is
 learnable:
 
@@ -32,7 +32,7 @@ import cv2
 import numpy as np
 import pycocotools.mask as mask_utils
 
-from . import taxonomy
+from .. import taxonomy
 
 TOP, JACKET, PANTS, SKIRT, DRESS, SHOE, SLEEVE, POCKET, NECKLINE = 1, 4, 6, 8, 10, 23, 31, 32, 33
 PLAIN, STRIPE, DOT = 317, 328, 323

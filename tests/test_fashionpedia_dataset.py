@@ -7,23 +7,14 @@ import shutil
 import numpy as np
 import pytest
 
-from fashionpedia_plugin.datasets import FashionpediaDataError, FashionpediaDataset, taxonomy
-from fashionpedia_plugin.datasets.synthetic import SYNTHETIC_CATEGORIES
+from fashionpedia_plugin import taxonomy
+from fashionpedia_plugin.datasets import FashionpediaDataError, FashionpediaDataset
+from fashionpedia_plugin.toolkit.synthetic import SYNTHETIC_CATEGORIES
 
 
 def build(ann_file, img_dir, **kw):
     return FashionpediaDataset(
         ann_file=ann_file, data_prefix=dict(img=img_dir), pipeline=[], test_mode=True, **kw)
-
-
-def test_taxonomy_is_official():
-    assert len(taxonomy.CLASSES) == 46 and len(taxonomy.ATTRIBUTE_IDS) == 294
-    assert taxonomy.CLASSES[0] == 'shirt, blouse' and taxonomy.CLASSES[45] == 'tassel'
-    assert min(taxonomy.ATTRIBUTE_IDS) == 0 and max(taxonomy.ATTRIBUTE_IDS) == 340
-    assert taxonomy.ATTRIBUTE_IDS == tuple(sorted(taxonomy.ATTRIBUTE_IDS))
-    assert len(taxonomy.CATEGORIES_WITH_ATTRIBUTES) == 18
-    row = taxonomy.indices_to_multihot([taxonomy.attribute_ids_to_indices([340, 0])])[0]
-    assert taxonomy.multihot_to_attribute_ids(row) == [0, 340]
 
 
 def test_real_sample_loads_with_attributes(sample_dir):
@@ -82,7 +73,7 @@ def test_synthetic_round_trip(synthetic_root):
         if a['category_id'] not in taxonomy.CATEGORIES_WITH_ATTRIBUTES:
             assert a['attribute_ids'] == []
     # deterministic: same seed, same bytes
-    from fashionpedia_plugin.datasets import synthetic
+    from fashionpedia_plugin.toolkit import synthetic
     img1, inst1 = synthetic.render_image(7)
     img2, inst2 = synthetic.render_image(7)
     assert np.array_equal(img1, img2) and len(inst1) == len(inst2)
@@ -151,3 +142,38 @@ def test_degenerate_geometry_is_skipped_counted_and_reported(sample_copy):
         'bbox outside the image': 1,
         'empty mask (no polygon with >= 3 points)': 1
     }
+
+
+def _dataset_with_a_corrupt_image(synthetic_root, tmp_path, **kwargs):
+    """A copy of the synthetic train set whose middle image is a broken JPEG."""
+    import shutil
+
+    from fashionpedia_plugin.datasets import FashionpediaDataset
+    root = tmp_path / 'ds'
+    shutil.copytree(synthetic_root, root)
+    ann = json.loads((root / 'annotations' / 'instances_attributes_train2020.json').read_text())
+    bad = ann['images'][len(ann['images']) // 2]['file_name']
+    (root / 'train' / bad).write_bytes(b'\xff\xd8 broken jpeg')
+    ds = FashionpediaDataset(
+        data_root=str(root) + '/',
+        ann_file='annotations/instances_attributes_train2020.json',
+        data_prefix=dict(img='train/'),
+        pipeline=[dict(type='LoadImageFromFile'),
+                  dict(type='PackFashionpediaInputs')],
+        **kwargs)
+    return ds, root, bad
+
+
+def test_corrupt_image_fails_fast_by_name(synthetic_root, tmp_path):
+    from fashionpedia_plugin.datasets import FashionpediaDataError
+    ds, _, bad = _dataset_with_a_corrupt_image(synthetic_root, tmp_path)
+    with pytest.raises(FashionpediaDataError, match=bad):
+        for i in range(len(ds)):
+            ds[i]
+
+
+def test_corrupt_image_skipped_and_counted(synthetic_root, tmp_path):
+    ds, root, bad = _dataset_with_a_corrupt_image(synthetic_root, tmp_path, skip_bad_images=True)
+    samples = [ds[i] for i in range(len(ds))]
+    assert all(s is not None for s in samples)
+    assert list(ds.bad_images) == [str(root / 'train' / bad)]

@@ -1,4 +1,4 @@
-"""Post-install self-check: ``python -m fashionpedia_plugin.utils.selfcheck``.
+"""Post-install self-check: ``python -m fashionpedia_plugin.toolkit.selfcheck``.
 
 Fails loudly (exit 1) if mmcv was built without its compiled ops, and prints the versions users
 quote in bug reports.

@@ -14,20 +14,14 @@ from collections import Counter
 from PIL import Image
 from tqdm import tqdm
 
-from . import taxonomy
-from .validation import annotation_statistics, check_annotations
+from .. import taxonomy
+from ..datasets.validation import (Finding, annotation_statistics, check_annotations,
+                                   nested_image_folder)
 
 
-def _nested_prefix(img_dir, file_name, subdirs):
-    for sub in subdirs:
-        if osp.isfile(osp.join(img_dir, sub, file_name)):
-            return sub
-    return None
-
-
-def check_images(data, img_dir, full_decode=False, progress=True):
-    """Yields ``(kind, message)`` problems of the image files. ``kind`` in
-    {missing image, nested folder, unreadable image, size mismatch}."""
+def check_images(data, img_dir, full_decode=False, progress=True, data_root=None):
+    """Error :class:`Finding` s of the image files, of kind missing image, nested folder,
+    unreadable image or size mismatch."""
     problems = []
     subdirs = sorted(d for d in os.listdir(img_dir) if osp.isdir(osp.join(img_dir, d))) \
         if osp.isdir(img_dir) else []
@@ -36,11 +30,13 @@ def check_images(data, img_dir, full_decode=False, progress=True):
         name = img.get('file_name', '')
         path = osp.join(img_dir, name)
         if not osp.isfile(path):
-            sub = _nested_prefix(img_dir, name, subdirs)
+            sub = nested_image_folder(img_dir, name, subdirs)
             if sub is not None:
                 nested[sub] += 1
             else:
-                problems.append(('missing image', f'image id {img.get("id")}: {path} not found'))
+                problems.append(
+                    Finding('error', 'missing image',
+                            f'image id {img.get("id")}: {path} not found'))
             continue
         try:
             with Image.open(path) as im:
@@ -51,16 +47,20 @@ def check_images(data, img_dir, full_decode=False, progress=True):
                     im.verify()
         except Exception as e:  # PIL raises many types for broken files
             problems.append(
-                ('unreadable image', f'image id {img.get("id")}: {path} cannot be read ({e})'))
+                Finding('error', 'unreadable image',
+                        f'image id {img.get("id")}: {path} cannot be read ({e})'))
             continue
         if (img.get('width'), img.get('height')) != size:
-            problems.append(('size mismatch', f'image id {img.get("id")}: {path} is '
-                             f'{size[0]}x{size[1]}, the JSON says '
-                             f'{img.get("width")}x{img.get("height")}'))
+            problems.append(
+                Finding(
+                    'error', 'size mismatch', f'image id {img.get("id")}: {path} is '
+                    f'{size[0]}x{size[1]}, the JSON says '
+                    f'{img.get("width")}x{img.get("height")}'))
     for sub, n in nested.items():
-        problems.append(('nested folder', f'{n} image(s) are one folder deeper, in '
-                         f'{osp.join(img_dir, sub)}/: use data_prefix=dict(img='
-                         f"'{osp.join(img_dir, sub)}/')"))
+        problems.append(
+            Finding(
+                'error', 'nested folder', f'{n} image(s) are one folder deeper, in '
+                f'{osp.join(img_dir, sub)}/: ' + prefix_hint(img_dir, sub, data_root)))
     return problems
 
 
@@ -83,17 +83,25 @@ def statistics_table(data):
     return '\n'.join(lines)
 
 
-def diagnose(data, ann_file, img_dir, full_decode=False, progress=True):
-    """All problems: ``(errors, warnings)``, each a list of ``(kind, message)``."""
+def prefix_hint(img_dir, sub, data_root=None):
+    """The config line that fixes a nested folder; ``data_prefix`` is joined to ``data_root``."""
+    prefix = osp.join(img_dir, sub)
+    if data_root:
+        prefix = osp.relpath(prefix, data_root)
+        return f"in the dataset config set data_prefix=dict(img='{prefix}/')"
+    return (f"in the dataset config set data_prefix=dict(img='{prefix}/') with data_root='' "
+            f'(or give --data-root to get the path relative to it)')
+
+
+def diagnose(data, ann_file, img_dir, full_decode=False, progress=True, data_root=None):
+    """All problems of an annotation file and its images: a list of :class:`Finding`."""
     rep = check_annotations(data, ann_file)
-    errors = list(rep.errors) + check_images(data, img_dir, full_decode, progress)
-    warnings = [
-        ('attributes on a category without attributes' if 'never carries' in w else 'category name',
-         w) for w in rep.warnings
-    ]
+    findings = rep.findings + check_images(data, img_dir, full_decode, progress, data_root)
     for reason, n in rep.skipped.items():
-        warnings.append(('degenerate annotation', f'{n} annotation(s) will be skipped: {reason}'))
-    return errors, warnings
+        findings.append(
+            Finding('warning', 'degenerate annotation',
+                    f'{n} annotation(s) will be skipped: {reason}'))
+    return findings
 
 
 def make_subset(data, num_images, shuffle=False, seed=0):

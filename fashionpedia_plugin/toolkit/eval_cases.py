@@ -3,7 +3,7 @@ evaluator benchmark (no images needed: the evaluators read only the JSON)."""
 import numpy as np
 import pycocotools.mask as mask_utils
 
-from ...datasets import taxonomy
+from .. import taxonomy
 
 
 def _polygon(rng, x, y, w, h):

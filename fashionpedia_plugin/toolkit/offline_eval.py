@@ -1,34 +1,28 @@
 """Offline evaluation of a results file in the official format (COCO results + attribute_ids)."""
 import contextlib
 import io
-import json
-import os.path as osp
 
-from ..datasets.validation import FashionpediaDataError
-from .functional import FashionpediaEval
+from ..datasets.validation import FashionpediaDataError, load_json
+from ..evaluation.functional import FashionpediaEval
 
 VIEWS = ('iou+f1', 'iou', 'f1')
 
 
-def _load_json(path, what):
-    if not osp.isfile(path):
-        raise FashionpediaDataError(f'{path}: {what} not found')
-    try:
-        with open(path) as f:
-            return json.load(f)
-    except json.JSONDecodeError as e:
-        raise FashionpediaDataError(f'{path}: malformed JSON at line {e.lineno} column '
-                                    f'{e.colno}: {e.msg}') from None
-
-
-def evaluate_files(ann_file, results_file, iou_type='segm', reference=False):
+def evaluate_files(ann_file,
+                   results_file,
+                   iou_type='segm',
+                   reference=False,
+                   report=None,
+                   heatmap=None):
     """Returns ``{"iou+f1": {...}, "iou": {...}, "f1": {...}}`` keyed by official summary keys.
 
     ``reference=True`` runs the official ``fashionpedia.FPEval`` (slow; numpy alias patched at
     run time, see ``compat.numpy_float_alias``) instead of the vectorized evaluator.
+    ``report`` (``.md``/``.csv``) and ``heatmap`` (``.png``): the attribute report of
+    :mod:`.attribute_report` (vectorized evaluator only).
     """
-    gt = _load_json(ann_file, 'annotation file')
-    results = _load_json(results_file, 'results file')
+    gt = load_json(ann_file, 'annotation file')
+    results = load_json(results_file, 'results file')
     if not isinstance(results, list):
         raise FashionpediaDataError(f'{results_file}: expected a JSON list of results')
     if not results:
@@ -62,7 +56,22 @@ def evaluate_files(ann_file, results_file, iou_type='segm', reference=False):
         coco_gt = COCO()
         coco_gt.dataset = gt
         coco_gt.createIndex()
-        return FashionpediaEval(coco_gt, coco_gt.loadRes(results), iou_type).run()
+        coco_dt = coco_gt.loadRes(results)
+    ev = FashionpediaEval(coco_gt, coco_dt, iou_type)
+    views = ev.run()
+    if report or heatmap:
+        from . import attribute_report as ar
+        pairs = ar.match_pairs(coco_gt, coco_dt, iou_type)
+        if report:
+            names = [c['name'] for c in coco_gt.loadCats(ev.params.catIds)]
+            per_class = {
+                name: (e.get('iou_f1', {}).get('AP'), e['iou']['AP'])
+                for name, e in ev.summarize_per_class(names).items() if e['iou']['AP'] >= 0
+            }
+            ar.write_report(ar.report_rows(pairs), per_class, report)
+        if heatmap:
+            ar.plot_heatmap(pairs, heatmap)
+    return views
 
 
 def format_table(views):

@@ -1,0 +1,3 @@
+from .attribute_decoder import AttributeDecoder
+
+__all__ = ['AttributeDecoder']

@@ -1,0 +1,185 @@
+"""Attribute report: precision, recall and F1 per attribute and super-category, on matched
+detections, plus per-class AP (IoU+F1 and IoU) and a category x super-category F1 heat-map.
+
+Matching (our choice, the usual one for attribute quality): per image and category, detections
+in score order take the unmatched non-crowd ground truth of highest IoU >= ``iou_thr`` (0.5).
+On each matched pair an attribute is a true positive when both have it, a false positive when
+only the detection has it and a false negative when only the ground truth has it. ``support``
+is the number of matched ground truths carrying the attribute.
+"""
+import csv
+from collections import defaultdict
+
+import numpy as np
+import pycocotools.mask as mask_utils
+
+from .. import taxonomy
+
+
+def match_pairs(coco_gt, coco_dt, iou_type='segm', iou_thr=0.5):
+    """[(detection ann, ground-truth ann)] matched greedily by score at IoU >= ``iou_thr``."""
+    key = 'segmentation' if iou_type == 'segm' else 'bbox'
+
+    def geometry(g):
+        return coco_gt.annToRLE(g) if iou_type == 'segm' else g['bbox']
+
+    dets = defaultdict(list)
+    for d in coco_dt.anns.values():
+        dets[d['image_id'], d['category_id']].append(d)
+    pairs = []
+    for (img_id, cat_id), dt in dets.items():
+        gt = [
+            g for g in coco_gt.imgToAnns.get(img_id, [])
+            if g['category_id'] == cat_id and not g.get('iscrowd', 0)
+        ]
+        if not gt:
+            continue
+        dt = sorted(dt, key=lambda d: -d['score'])
+        ious = np.asarray(
+            mask_utils.iou([d[key] for d in dt], [geometry(g) for g in gt], [0] * len(gt)))
+        taken = np.zeros(len(gt), bool)
+        for i, d in enumerate(dt):
+            cand = np.where(taken, -1.0, ious[i])
+            j = int(cand.argmax())
+            if cand[j] >= iou_thr:
+                taken[j] = True
+                pairs.append((d, gt[j]))
+    return pairs
+
+
+def attribute_counts(pairs):
+    """(294, 3) int: tp, fp, fn per attribute (taxonomy order) over matched pairs."""
+    counts = np.zeros((taxonomy.NUM_ATTRIBUTES, 3), np.int64)
+    for d, g in pairs:
+        pred = set(d.get('attribute_ids') or [])
+        true = set(g.get('attribute_ids') or [])
+        for a in pred & true:
+            counts[taxonomy.ATTR_ID_TO_INDEX[a], 0] += 1
+        for a in pred - true:
+            counts[taxonomy.ATTR_ID_TO_INDEX[a], 1] += 1
+        for a in true - pred:
+            counts[taxonomy.ATTR_ID_TO_INDEX[a], 2] += 1
+    return counts
+
+
+def prf(tp, fp, fn):
+    p = tp / (tp + fp) if tp + fp else 0.0
+    r = tp / (tp + fn) if tp + fn else 0.0
+    return p, r, (2 * p * r / (p + r) if p + r else 0.0)
+
+
+def report_rows(pairs):
+    """Rows per attribute (with support or predictions) and per super-category (micro)."""
+    counts = attribute_counts(pairs)
+    per_attr, per_super = [], []
+    sups = np.asarray(taxonomy.ATTRIBUTE_SUPERCATEGORIES)
+    for i, (tp, fp, fn) in enumerate(counts):
+        if tp + fp + fn == 0:
+            continue
+        p, r, f = prf(tp, fp, fn)
+        per_attr.append(
+            dict(
+                level='attribute',
+                id=taxonomy.ATTRIBUTE_IDS[i],
+                name=taxonomy.ATTRIBUTE_NAMES[i],
+                supercategory=sups[i],
+                precision=p,
+                recall=r,
+                f1=f,
+                support=int(tp + fn)))
+    for sup in sorted(set(sups)):
+        tp, fp, fn = counts[sups == sup].sum(0)
+        if tp + fp + fn == 0:
+            continue
+        p, r, f = prf(tp, fp, fn)
+        per_super.append(
+            dict(
+                level='super-category',
+                id='',
+                name=sup,
+                supercategory=sup,
+                precision=p,
+                recall=r,
+                f1=f,
+                support=int(tp + fn)))
+    return per_super + sorted(per_attr, key=lambda r: (-r['support'], r['id']))
+
+
+def heatmap_matrix(pairs):
+    """(categories, super-categories, F1 matrix with NaN where nothing is there)."""
+    by_cat = defaultdict(list)
+    for d, g in pairs:
+        by_cat[g['category_id']].append((d, g))
+    sups = sorted(set(taxonomy.ATTRIBUTE_SUPERCATEGORIES))
+    sup_of = np.asarray(taxonomy.ATTRIBUTE_SUPERCATEGORIES)
+    cats = [c for c in taxonomy.CATEGORIES_WITH_ATTRIBUTES if c in by_cat]
+    mat = np.full((len(cats), len(sups)), np.nan)
+    for ci, c in enumerate(cats):
+        counts = attribute_counts(by_cat[c])
+        for si, sup in enumerate(sups):
+            tp, fp, fn = counts[sup_of == sup].sum(0)
+            if tp + fp + fn:
+                mat[ci, si] = prf(tp, fp, fn)[2]
+    return [taxonomy.CLASSES[c].split(',')[0] for c in cats], sups, mat
+
+
+def plot_heatmap(pairs, path):
+    import matplotlib
+    matplotlib.use('Agg')
+    import matplotlib.pyplot as plt
+    import seaborn as sns
+    cats, sups, mat = heatmap_matrix(pairs)
+    fig, ax = plt.subplots(figsize=(1.0 + 0.8 * len(sups), 1.2 + 0.4 * max(len(cats), 1)))
+    sns.heatmap(
+        mat,
+        annot=True,
+        fmt='.2f',
+        vmin=0,
+        vmax=1,
+        cmap='viridis',
+        mask=np.isnan(mat),
+        xticklabels=[s[:18] for s in sups],
+        yticklabels=cats,
+        ax=ax,
+        cbar_kws=dict(label='attribute F1 (matched detections)'))
+    ax.set_xlabel('attribute super-category')
+    ax.set_ylabel('category')
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
+def write_report(rows, per_class, path):
+    """``.csv``: one row per attribute/super-category/class; ``.md``: tables."""
+    if path.endswith('.csv'):
+        with open(path, 'w', newline='') as f:
+            w = csv.writer(f)
+            w.writerow([
+                'level', 'id', 'name', 'supercategory', 'precision', 'recall', 'f1', 'support',
+                'AP_iouf1', 'AP_iou'
+            ])
+            for r in rows:
+                w.writerow([
+                    r['level'], r['id'], r['name'], r['supercategory'], f'{r["precision"]:.4f}',
+                    f'{r["recall"]:.4f}', f'{r["f1"]:.4f}', r['support'], '', ''
+                ])
+            for name, (ap_f1, ap_iou) in per_class.items():
+                w.writerow([
+                    'class', '', name, '', '', '', '', '', '' if ap_f1 is None else f'{ap_f1:.4f}',
+                    f'{ap_iou:.4f}'
+                ])
+        return
+    lines = [
+        '## Attributes on matched detections (IoU >= 0.5)', '',
+        '| level | id | name | super-category | precision | recall | F1 | support |',
+        '|---|---|---|---|---|---|---|---|'
+    ]
+    for r in rows:
+        lines.append(f'| {r["level"]} | {r["id"]} | {r["name"]} | {r["supercategory"]} | '
+                     f'{r["precision"]:.3f} | {r["recall"]:.3f} | {r["f1"]:.3f} | '
+                     f'{r["support"]} |')
+    lines += ['', '## Per class', '', '| class | AP (IoU+F1) | AP (IoU) |', '|---|---|---|']
+    for name, (ap_f1, ap_iou) in per_class.items():
+        lines.append(f'| {name} | {"-" if ap_f1 is None else f"{ap_f1:.3f}"} | {ap_iou:.3f} |')
+    with open(path, 'w') as f:
+        f.write('\n'.join(lines) + '\n')

@@ -1,0 +1,58 @@
+"""Every tool answers bad input with one error line and a non-zero exit code (toolkit/cli.py)."""
+import os.path as osp
+import sys
+
+import pytest
+from conftest import DEMO_CONFIG, TOOLS, run
+
+
+def _write(tmp_path, name, text):
+    p = tmp_path / name
+    p.write_text(text)
+    return str(p)
+
+
+CLI_CASES = {
+    'train-missing-config': (['train.py', '/nope.py'], 'config file not found'),
+    'train-not-python': (['train.py', '{json}'], 'must be a Python config'),
+    'train-missing-resume':
+    (['train.py', DEMO_CONFIG, '--work-dir', '{tmp}', '--resume',
+      '/nope.pth'], 'checkpoint to resume from not found'),
+    'test-missing-ckpt': (['test.py', DEMO_CONFIG, '/nope.pth'], 'checkpoint not found'),
+    'test-bad-out': (['test.py', DEMO_CONFIG, __file__, '--out',
+                      'x.txt'], '--out must end with .json or .pkl'),
+    'doctor-missing': (['analysis_tools/data_doctor.py', '/nope.json',
+                        '/tmp'], 'annotation file not found'),
+    'doctor-empty': (['analysis_tools/data_doctor.py', '{empty}',
+                      '/tmp'], "missing top-level key(s) ['images', 'annotations', 'categories']"),
+    'eval-missing': (['analysis_tools/fashionpedia_eval.py', '/nope.json',
+                      '/nope2.json'], 'annotation file not found'),
+    'eval-empty-results': (['analysis_tools/fashionpedia_eval.py', '{ann}',
+                            '{emptylist}'], 'no results to evaluate'),
+    'eval-wrong-format': (['analysis_tools/fashionpedia_eval.py', '{ann}',
+                           '{json}'], 'expected a JSON list of results'),
+    'analyze-missing': (['analysis_tools/analyze_logs.py', '/nope'], 'not found'),
+    'analyze-garbage': (['analysis_tools/analyze_logs.py', '{garbage}'], 'not a JSON line'),
+    'diff-missing': (['analysis_tools/config_diff.py', DEMO_CONFIG,
+                      '/nope.py'], 'config file not found'),
+    'infer-missing': (['infer.py', '/nope/*.jpg', DEMO_CONFIG, __file__], 'no images found'),
+}
+
+
+@pytest.mark.parametrize('case', sorted(CLI_CASES))
+def test_cli_bad_inputs_one_line_error(case, tmp_path, synthetic_root):
+    args, needle = CLI_CASES[case]
+    subs = {
+        '{tmp}': str(tmp_path),
+        '{json}': _write(tmp_path, 'c.json', '{"a": 1}'),
+        '{empty}': _write(tmp_path, 'e.json', '{}'),
+        '{emptylist}': _write(tmp_path, 'l.json', '[]'),
+        '{garbage}': _write(tmp_path, 'scalars.json', 'this is not json\n'),
+        '{ann}': osp.join(synthetic_root, 'annotations', 'instances_attributes_val2020.json'),
+    }
+    args = [subs.get(a, a) for a in args]
+    res = run([sys.executable, osp.join(TOOLS, args[0]), *args[1:]], check=False)
+    assert res.returncode != 0
+    assert needle in res.stderr, res.stderr[-2000:]
+    assert 'Traceback' not in res.stderr
+    assert len([ln for ln in res.stderr.splitlines() if ln.startswith('error:')]) == 1

@@ -1,0 +1,46 @@
+"""The try-on export (apis/garment_export.py) through tools/infer.py."""
+import json
+import os.path as osp
+
+import pytest
+from conftest import DEMO_CONFIG, TOOLS, tool
+
+
+def test_infer_writes_masks_cutouts_and_json(trained, synthetic_root, tmp_path):
+    trained_ckpt = osp.join(trained[0], 'iter_2.pth')
+    import cv2
+    out = tmp_path / 'out'
+    pattern = osp.join(synthetic_root, 'test', '*.jpg')
+    res = tool(
+        osp.join(TOOLS, 'infer.py'), pattern, DEMO_CONFIG, trained_ckpt, '--out-dir', out,
+        '--score-thr', '0', '--classes', 'garments', 'sleeve', '--cfg-options',
+        'model.test_cfg.rcnn.score_thr=0')  # an untrained model scores ~1/47
+    assert '6 image(s)' in res.stdout
+    recs = [json.load(open(p)) for p in sorted(out.glob('*/*.json'))]
+    assert len(recs) == 6
+    from fashionpedia_plugin import taxonomy
+    allowed = set(taxonomy.GARMENTS) | {31}
+    n = 0
+    for rec in recs:
+        d = out / osp.splitext(osp.basename(rec['image']))[0]
+        assert (d / 'overlay.png').exists()
+        for inst in rec['instances']:
+            n += 1
+            assert inst['class_id'] in allowed and 'attributes' in inst
+            mask = cv2.imread(str(d / inst['mask_file']), cv2.IMREAD_UNCHANGED)
+            assert mask.shape == (rec['height'], rec['width'])
+            assert int((mask > 0).sum()) == inst['mask_area']
+            if inst['cutout_file']:
+                cut = cv2.imread(str(d / inst['cutout_file']), cv2.IMREAD_UNCHANGED)
+                assert cut.shape[2] == 4 and int((cut[..., 3] > 0).sum()) == inst['mask_area']
+    assert n > 0
+
+
+@pytest.mark.parametrize('args,needle', [
+    (['/no/such/dir', DEMO_CONFIG, '/no.pth'], 'checkpoint not found'),
+    (['/no/such/dir/*.jpg', DEMO_CONFIG, __file__], 'no images found'),
+    (['x.jpg', DEMO_CONFIG, __file__, '--classes', 'tuxedo'], "unknown class 'tuxedo'"),
+])
+def test_infer_bad_inputs(args, needle):
+    res = tool(osp.join(TOOLS, 'infer.py'), *args, check=False)
+    assert res.returncode == 2 and needle in res.stderr and 'Traceback' not in res.stderr

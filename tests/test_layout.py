@@ -1,0 +1,59 @@
+"""The two floors: the registered core never imports the tool floor (``toolkit``)."""
+import ast
+import os
+import os.path as osp
+
+from conftest import REPO
+
+PKG = osp.join(REPO, 'fashionpedia_plugin')
+
+
+def _imports(path):
+    """Absolute module names imported by a file of the package (relative imports resolved)."""
+    rel = osp.relpath(path, REPO)[:-3].split(os.sep)
+    package = rel[:-1] if rel[-1] != '__init__' else rel[:-1]
+    tree = ast.parse(open(path).read(), path)
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            yield from (a.name for a in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:
+                base = package[:len(package) - node.level + 1]
+                mod = '.'.join(base + ([node.module] if node.module else []))
+            else:
+                mod = node.module
+            yield mod
+            yield from (f'{mod}.{a.name}' for a in node.names)
+
+
+def test_core_does_not_import_the_tool_floor():
+    offenders = []
+    for root, _, files in os.walk(PKG):
+        if osp.join(PKG, 'toolkit') in (root, osp.dirname(root)) or root.startswith(
+                osp.join(PKG, 'toolkit')):
+            continue
+        for f in files:
+            if f.endswith('.py'):
+                path = osp.join(root, f)
+                bad = [m for m in _imports(path) if m.startswith('fashionpedia_plugin.toolkit')]
+                offenders += [f'{osp.relpath(path, REPO)} imports {m}' for m in bad]
+    assert not offenders, offenders
+
+
+def test_import_checker_sees_relative_imports(tmp_path):
+    # the checker must resolve `from ..toolkit import x` inside the package, or the test above
+    # could pass vacuously
+    path = osp.join(PKG, 'datasets', 'fashionpedia.py')
+    mods = set(_imports(path))
+    assert 'fashionpedia_plugin.taxonomy' in mods
+    assert 'fashionpedia_plugin.datasets.validation' in mods
+
+
+def test_importing_the_plugin_does_not_load_the_tool_floor():
+    import subprocess
+    import sys
+    code = ('import sys, fashionpedia_plugin; '
+            'print(sorted(m for m in sys.modules if m.startswith("fashionpedia_plugin.toolkit")))')
+    out = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True, cwd=REPO)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == '[]'

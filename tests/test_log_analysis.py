@@ -1,0 +1,77 @@
+"""analyze_logs (toolkit/log_analysis.py): curves, summaries, trend warnings."""
+import json
+import os.path as osp
+
+import numpy as np
+from conftest import TOOLS, tool
+
+
+def write_run(root, name, n_iters=1000, val_every=100, peak_at=500, nan_at=None, stamp=None):
+    """A synthetic iteration-based mmengine run: scalars.json with train and val lines, val
+    lines written with step=0 as mmengine's LoggerHook does by default for iteration runs."""
+    d = root / name / (stamp or '20260101_000000') / 'vis_data'
+    d.mkdir(parents=True)
+    lines = []
+    for it in range(50, n_iters + 1, 50):
+        loss = 3.0 * np.exp(-it / 400) + 0.5
+        if nan_at is not None and it >= nan_at:
+            loss = float('nan')
+        lines.append(
+            dict(
+                lr=0.02,
+                loss=loss,
+                loss_attr=loss / 3,
+                time=0.5,
+                data_time=0.01,
+                memory=1000 + it,
+                iter=it,
+                step=it))
+        if it % val_every == 0:
+            ap = 0.4 - abs(it - peak_at) / 2000
+            lines.append({
+                'fashionpedia/segm_mAP': ap,
+                'fashionpedia/segm_iouf1_AP': ap * 0.7,
+                'val_loss': 1 + abs(it - peak_at) / 1000,
+                'step': 0
+            })
+    with open(d / 'scalars.json', 'w') as f:
+        for line in lines:
+            f.write(json.dumps(line) + '\n')
+    return root / name
+
+
+def test_analyze_logs_many_runs_curves_summary_and_warnings(tmp_path):
+    a = write_run(tmp_path, 'run_a', peak_at=500)  # AP falls for 5 evaluations after 500
+    b = write_run(tmp_path, 'run_b', peak_at=1000)
+    c = write_run(tmp_path, 'run_c', nan_at=600)
+    png, md = tmp_path / 'curves.png', tmp_path / 'summary.md'
+    res = tool(
+        osp.join(TOOLS, 'analysis_tools', 'analyze_logs.py'), a, b, c, '--out', png, '--summary',
+        md, '--keys', 'loss', 'lr', 'val_loss', 'segm_mAP', 'segm_iouf1_AP')
+    assert png.stat().st_size > 10_000
+    table = md.read_text()
+    assert '| run_a | 1000 |' in table and '| run_b |' in table
+    # iteration-based: validations land at their iterations, not at "epoch 0"
+    assert '0.4000 | 500 |' in table and '0.4000 | 1000 |' in table
+    assert 'run_a: fashionpedia/segm_mAP fell for 3 consecutive evaluations' in res.stderr
+    assert 'run_b: fashionpedia/segm_mAP fell' not in res.stderr
+    assert 'run_c: loss is NaN/inf at 600' in res.stderr
+    csv = tmp_path / 's.csv'
+    tool(osp.join(TOOLS, 'analysis_tools', 'analyze_logs.py'), a, '--summary', csv)
+    assert csv.read_text().startswith('run,iters,train time (min),peak mem (MB)')
+
+
+def test_analyze_logs_text_log_fallback(tmp_path):
+    d = tmp_path / 'r' / '20260101_000000'
+    d.mkdir(parents=True)
+    (d / '20260101_000000.log').write_text(
+        '2026/01/01 00:00:01 - mmengine - INFO - Iter(train) [ 20/400]  lr: 2.0000e-02  '
+        'eta: 0:01:00  time: 1.5000  data_time: 0.0200  loss: 3.5000  loss_attr: 1.2000\n'
+        '2026/01/01 00:00:02 - mmengine - INFO - Iter(train) [ 40/400]  lr: 2.0000e-02  '
+        'eta: 0:01:00  time: 1.5000  data_time: 0.0200  loss: 2.5000  loss_attr: 1.0000\n'
+        '2026/01/01 00:00:03 - mmengine - INFO - Iter(val) [30/30]    fashionpedia/segm_mAP: '
+        '0.2500  data_time: 0.0100  time: 0.3000\n')
+    res = tool(osp.join(TOOLS, 'analysis_tools', 'analyze_logs.py'), tmp_path / 'r', '--json')
+    row = json.loads(res.stdout)[0]
+    assert row['iterations'] == 40 and row['train_time_s'] == 60.0
+    assert row['metrics']['fashionpedia/segm_mAP'] == dict(best=0.25, best_at=40, last=0.25)
