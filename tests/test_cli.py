@@ -56,3 +56,24 @@ def test_cli_bad_inputs_one_line_error(case, tmp_path, synthetic_root):
     assert needle in res.stderr, res.stderr[-2000:]
     assert 'Traceback' not in res.stderr
     assert len([ln for ln in res.stderr.splitlines() if ln.startswith('error:')]) == 1
+
+
+def test_data_root_flag_reaches_every_loader_and_evaluator():
+    from fashionpedia_plugin.toolkit.cli import load_config
+    cfg = load_config(DEMO_CONFIG, data_root='/elsewhere/fp')
+    for name in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
+        assert cfg[name].dataset.data_root == '/elsewhere/fp/'
+    for name in ('val_evaluator', 'test_evaluator'):
+        assert cfg[name].ann_file == '/elsewhere/fp/annotations/instances_attributes_val2020.json'
+
+
+def test_a_variable_already_copied_is_an_error_naming_the_copies():
+    res = run(
+        [sys.executable, f'{TOOLS}/train.py', DEMO_CONFIG, '--cfg-options', 'data_root=/other/'],
+        check=False)
+    err = res.stderr.strip().splitlines()
+    assert res.returncode == 2 and len(err) == 1, res.stderr
+    assert err[0].startswith('error: --cfg-options data_root=/other/ changes only the variable')
+    for key in ('train_dataloader.dataset.data_root', 'val_evaluator.ann_file'):
+        assert key in err[0]
+    assert 'Use --data-root DIR' in err[0]

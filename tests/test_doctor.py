@@ -82,3 +82,42 @@ def test_bad_input_one_line_error(tmp_path, args, needle):
         args = [str(tmp_path / 'bad.json'), args[1]]
     rc, out = doctor(*args)
     assert rc == 2 and needle in out and 'Traceback' not in out
+
+
+def test_nested_folder_hint_pasted_into_a_config_loads(synthetic_root, tmp_path):
+    """The hint of the dataset and of the doctor is a config line relative to data_root: pasted
+    into a config, the dataset loads."""
+    import re
+
+    from mmdet.registry import DATASETS
+    from mmengine.config import Config
+
+    from fashionpedia_plugin.datasets import FashionpediaDataError
+    root = tmp_path / 'data'
+    shutil.copytree(synthetic_root, root)
+    shutil.move(str(root / 'test'), str(tmp_path / 'test'))  # unzip into test/ -> test/test/
+    (root / 'test').mkdir()
+    shutil.move(str(tmp_path / 'test'), str(root / 'test' / 'test'))
+    base = dict(
+        type='FashionpediaDataset',
+        data_root=f'{root}/',
+        test_mode=True,
+        pipeline=[],
+        ann_file='annotations/instances_attributes_val2020.json')
+    with pytest.raises(FashionpediaDataError) as err:
+        DATASETS.build(dict(base, data_prefix=dict(img='test/')))
+    hint = re.search(r"(data_prefix=dict\(img='[^']*'\))", str(err.value)).group(1)
+    assert hint == "data_prefix=dict(img='test/test/')"
+    cfg = tmp_path / 'fixed.py'
+    cfg.write_text(f'dataset = dict({", ".join(f"{k}={v!r}" for k, v in base.items())}, {hint})\n')
+    assert len(DATASETS.build(Config.fromfile(str(cfg)).dataset)) == 6
+    # the doctor gives the same line when told the data_root
+    res = subprocess.run([
+        sys.executable, f'{REPO}/tools/analysis_tools/data_doctor.py',
+        str(root / 'annotations' / 'instances_attributes_val2020.json'),
+        str(root / 'test'), '--data-root',
+        str(root)
+    ],
+                         capture_output=True,
+                         text=True)
+    assert f'set {hint}' in res.stdout, res.stdout[-2000:]

@@ -44,21 +44,34 @@ def test_analyze_logs_many_runs_curves_summary_and_warnings(tmp_path):
     a = write_run(tmp_path, 'run_a', peak_at=500)  # AP falls for 5 evaluations after 500
     b = write_run(tmp_path, 'run_b', peak_at=1000)
     c = write_run(tmp_path, 'run_c', nan_at=600)
-    png, md = tmp_path / 'curves.png', tmp_path / 'summary.md'
+    # output folders that do not exist yet are created
+    png, md = tmp_path / 'out' / 'curves.png', tmp_path / 'out' / 'summary.md'
     res = tool(
         osp.join(TOOLS, 'analysis_tools', 'analyze_logs.py'), a, b, c, '--out', png, '--summary',
         md, '--keys', 'loss', 'lr', 'val_loss', 'segm_mAP', 'segm_iouf1_AP')
     assert png.stat().st_size > 10_000
-    table = md.read_text()
-    assert '| run_a | 1000 |' in table and '| run_b |' in table
+    table = md.read_text().splitlines()
+    assert len(table) == 2 + 3  # header, rule, one row per run
+    assert table[0] == ('| run | iters | time (min) | peak MB | loss final | lr final | '
+                        'val_loss best | val_loss last | segm_mAP best | segm_mAP last | '
+                        'segm_iouf1_AP best | segm_iouf1_AP last |')
     # iteration-based: validations land at their iterations, not at "epoch 0"
-    assert '0.4000 | 500 |' in table and '0.4000 | 1000 |' in table
+    assert '| run_a | 1000 |' in table[2] and '0.4000 @500' in table[2]
+    assert '0.4000 @1000' in table[3]
     assert 'run_a: fashionpedia/segm_mAP fell for 3 consecutive evaluations' in res.stderr
     assert 'run_b: fashionpedia/segm_mAP fell' not in res.stderr
     assert 'run_c: loss is NaN/inf at 600' in res.stderr
     csv = tmp_path / 's.csv'
-    tool(osp.join(TOOLS, 'analysis_tools', 'analyze_logs.py'), a, '--summary', csv)
-    assert csv.read_text().startswith('run,iters,train time (min),peak mem (MB)')
+    res = tool(osp.join(TOOLS, 'analysis_tools', 'analyze_logs.py'), a, '--summary', csv)
+    # default columns: the headline metrics
+    assert csv.read_text().splitlines()[0] == (
+        'run,iters,time (min),peak MB,loss final,segm_mAP best,segm_mAP last,'
+        'segm_iouf1_AP best,segm_iouf1_AP last')
+    assert res.stdout.splitlines()[0].startswith('| run | iters |')
+    tool(osp.join(TOOLS, 'analysis_tools', 'analyze_logs.py'), a, '--summary', csv,
+         '--summary-all')
+    header = csv.read_text().splitlines()[0].split(',')
+    assert 'val_loss best' in header and len(header) == 4 + 2 * 3
 
 
 def test_analyze_logs_text_log_fallback(tmp_path):

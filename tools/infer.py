@@ -28,6 +28,8 @@ def main(argv=None):
     p.add_argument('--classes', nargs='+', help="'garments', class ids or names to keep")
     p.add_argument('--attr-decoder', help='attribute decoder JSON (tune_attributes.py output)')
     p.add_argument('--device', default='cpu')
+    p.add_argument('--allow-partial', action='store_true', help='load a checkpoint that does not '
+                   'fit the model (with a warning) instead of stopping')
     p.add_argument(
         '--cfg-options',
         nargs='+',
@@ -49,7 +51,7 @@ def main(argv=None):
     paths = collect_images(a.images)
     from fashionpedia_plugin.toolkit.cli import load_config
     cfg = load_config(a.config, a.cfg_options)
-    model = init_model(cfg, a.checkpoint, a.device)
+    model = init_model(cfg, a.checkpoint, a.device, a.allow_partial)
     decoder = build_attr_decoder(cfg, a.attr_decoder)
     n = 0
     failed = []

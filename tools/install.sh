@@ -108,11 +108,19 @@ else
   else
     say "using cached mmcv wheel $wheel"
   fi
-  "${PIP[@]}" install -q "$wheel"
+  "${PIP[@]}" install -q "$wheel" > /dev/null
 fi
 
-say "installing mmengine $MMENGINE_VERSION, mmdet $MMDET_VERSION and this plugin (editable, dev extras)"
-"${PIP[@]}" install -q --no-build-isolation "mmengine==$MMENGINE_VERSION" "mmdet==$MMDET_VERSION" -e ".[dev]"
+# pip's own output and the build warnings of the editable install (~40 setuptools lines) go to
+# a log; it is shown only when the step fails.
+INSTALL_LOG="${FP_INSTALL_LOG:-$FP_WHEEL_CACHE/install.log}"
+say "installing mmengine $MMENGINE_VERSION, mmdet $MMDET_VERSION and this plugin (editable, dev extras; log: $INSTALL_LOG)"
+if ! "${PIP[@]}" install -q --no-build-isolation "mmengine==$MMENGINE_VERSION" \
+    "mmdet==$MMDET_VERSION" -e ".[dev]" > "$INSTALL_LOG" 2>&1; then
+  tail -40 "$INSTALL_LOG"
+  echo "[install] ERROR: pip install failed; full log in $INSTALL_LOG" >&2
+  exit 1
+fi
 
 # Self-check: fails loudly if mmcv lacks its compiled ops.
 "$PY" -m fashionpedia_plugin.toolkit.selfcheck

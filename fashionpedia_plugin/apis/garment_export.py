@@ -8,6 +8,7 @@ import glob
 import json
 import os
 import os.path as osp
+import warnings
 
 import cv2
 import numpy as np
@@ -50,16 +51,28 @@ def parse_classes(names, class_names=taxonomy.CLASSES):
     return out
 
 
-def init_model(config, checkpoint, device='cpu'):
-    """mmdet's ``init_detector`` with annotation loading removed from the test pipeline."""
+def init_model(config, checkpoint, device='cpu', allow_partial=False):
+    """mmdet's ``init_detector`` with annotation loading removed from the test pipeline, and
+    the checkpoint checked against the model first (:func:`.checkpoint.check_checkpoint`)."""
     from mmdet.apis import init_detector
     from mmengine.config import Config
+    from mmengine.logging import MMLogger
+    from mmengine.runner import load_checkpoint
 
-    from .. import compat  # noqa: F401  (checkpoint loading on torch >= 2.6)
+    from .checkpoint import check_checkpoint
     cfg = Config.fromfile(config) if isinstance(config, str) else config
     pipeline = [t for t in cfg.test_dataloader.dataset.pipeline if 'Annotations' not in t['type']]
     cfg.test_dataloader.dataset.pipeline = pipeline
-    return init_detector(cfg, checkpoint, device=device)
+    with warnings.catch_warnings():  # "checkpoint is None, use COCO classes": set below
+        warnings.simplefilter('ignore')
+        model = init_detector(cfg, None, device=device)
+    check_checkpoint(model, checkpoint, allow_partial, MMLogger.get_current_instance())
+    ckpt = load_checkpoint(model, checkpoint, map_location='cpu')
+    meta = ckpt.get('meta', {}) if isinstance(ckpt, dict) else {}
+    # as init_detector: classes/palette of the training data, else the official taxonomy
+    model.dataset_meta = {k.lower(): v for k, v in meta.get('dataset_meta', {}).items()} or \
+        dict(classes=taxonomy.CLASSES, palette=taxonomy.palette())
+    return model.to(device).eval()
 
 
 def build_attr_decoder(cfg, override=None):

@@ -13,9 +13,26 @@ RECIPE_CONFIG = osp.join(REPO, 'configs', 'attr-mask-rcnn',
 NOISE = ('work_dir', 'launcher', 'filename', 'load_from', 'resume', 'experiment_name',
          '*.backend_args', 'custom_imports.*', 'visualizer.*', 'vis_backends.*')
 
+ABSENT = '<absent>'
+
+
+def _item_names(items):
+    """Names of list items: ``Type`` for dicts with a ``type`` (``Type#2`` for repeats), else
+    the index. Lists of hooks or transforms then match by type, not by position."""
+    if not items or not all(isinstance(v, dict) and 'type' in v for v in items):
+        return [str(i) for i in range(len(items))]
+    seen, names = {}, []
+    for v in items:
+        t = str(v['type'])
+        seen[t] = seen.get(t, 0) + 1
+        names.append(t if seen[t] == 1 else f'{t}#{seen[t]}')
+    return [f'[{n}]' for n in names]
+
 
 def flatten(obj, prefix=''):
-    """Nested dicts/lists -> {dotted.key: leaf}. List items are indexed (``pipeline.2.type``)."""
+    """Nested dicts/lists -> {dotted.key: leaf}. Lists of typed dicts are keyed by type
+    (``custom_hooks.[ValLossHook].type``), other lists of containers by index; each such list
+    item also gets a ``key`` entry holding the whole item (to report insertions as one row)."""
     out = {}
     if isinstance(obj, dict):
         if not obj and prefix:
@@ -23,8 +40,10 @@ def flatten(obj, prefix=''):
         for k, v in obj.items():
             out.update(flatten(v, f'{prefix}.{k}' if prefix else str(k)))
     elif isinstance(obj, (list, tuple)) and any(isinstance(v, (dict, list, tuple)) for v in obj):
-        for i, v in enumerate(obj):
-            out.update(flatten(v, f'{prefix}.{i}'))
+        for name, v in zip(_item_names(obj), obj):
+            key = f'{prefix}.{name}'
+            out[key + '.@item'] = v
+            out.update(flatten(v, key))
     else:
         out[prefix] = list(obj) if isinstance(obj, tuple) else obj
     return out
@@ -32,23 +51,35 @@ def flatten(obj, prefix=''):
 
 def diff_configs(flats, ignore=NOISE):
     """``flats``: list of flattened configs. Returns rows ``(key, [values...], status)`` with
-    status added/removed/changed relative to the first config (``None`` = key absent)."""
+    status added/removed/changed relative to the first config (:data:`ABSENT` = key absent).
+    A list item (hook, transform) present on one side only is one row, ``inserted`` or
+    ``removed``, with the whole item as its value."""
     keys = sorted(set().union(*flats))
-    rows = []
     missing = object()
+    whole = set()  # list items inserted/removed as a whole
+    rows = []
     for key in keys:
         if any(fnmatch.fnmatch(key, pat) for pat in ignore):
             continue
-        vals = [f.get(key, missing) for f in flats]
-        if all(v == vals[0] for v in vals[1:]):
+        if any(key.startswith(w + '.') for w in whole):
             continue
-        if vals[0] is missing:
+        vals = [f.get(key, missing) for f in flats]
+        item = key.endswith('.@item')
+        if item and all(v is not missing for v in vals):
+            continue  # compared key by key
+        if not item and all(v == vals[0] for v in vals[1:]):
+            continue
+        if item:
+            key = key[:-len('.@item')]
+            whole.add(key)
+            status = 'inserted' if vals[0] is missing else 'removed'
+        elif vals[0] is missing:
             status = 'added'
         elif any(v is missing for v in vals[1:]):
             status = 'removed'
         else:
             status = 'changed'
-        rows.append((key, [None if v is missing else v for v in vals], status))
+        rows.append((key, [ABSENT if v is missing else v for v in vals], status))
     return rows
 
 
@@ -90,8 +121,8 @@ def recipe_deviations(cfg, recipe, gpus=1, recipe_gpus=8):
     imgs, iters = _train_images(cfg, gpus)
     imgs0, iters0 = _train_images(recipe, recipe_gpus)
     if imgs and imgs0 and abs(imgs / imgs0 - 1) > 0.1:
-        devs.append(('schedule length (images seen)', f'{iters} it x {b} = {imgs / 1e6:.2f} M',
-                     f'{iters0} it x {b0} = {imgs0 / 1e6:.2f} M (1x ~ 31.6 epochs)'))
+        devs.append(('schedule length (images seen)', f'{iters} it x {b} = {images(imgs)}',
+                     f'{iters0} it x {b0} = {images(imgs0)} (1x ~ 31.6 epochs)'))
     ms, ms0 = _milestones(cfg), _milestones(recipe)
     if iters and iters0:
         frac = [round(m / iters, 3) for m in ms]
@@ -135,6 +166,25 @@ def recipe_deviations(cfg, recipe, gpus=1, recipe_gpus=8):
     return devs
 
 
+def images(n):
+    """Images seen, readable at any scale: 2,080 / 1.44 M."""
+    return f'{n / 1e6:.2f} M images' if n >= 1e6 else f'{n:,} images'
+
+
 def fmt(v, width=40):
+    """A value as lines of at most ``width`` characters (wrapped, never cut)."""
     s = repr(v) if not isinstance(v, str) else v
-    return s if len(s) <= width else s[:width - 3] + '...'
+    return [s[i:i + width] for i in range(0, len(s), width)] or ['']
+
+
+def format_rows(rows, names, width=40):
+    """The diff as a text table; long values wrap onto continuation lines."""
+    kw = max([len(k) for k, _, _ in rows] + [3])
+    lines = [f'{"status":<8} {"key":<{kw}} ' + ' '.join(f'{n:<{width}}' for n in names)]
+    for key, vals, status in rows:
+        cells = [fmt(v, width) for v in vals]
+        for i in range(max(len(c) for c in cells)):
+            head = f'{status:<8} {key:<{kw}} ' if i == 0 else ' ' * (10 + kw)
+            lines.append(head + ' '.join(f'{(c[i] if i < len(c) else ""):<{width}}'
+                                         for c in cells).rstrip())
+    return '\n'.join(lines)

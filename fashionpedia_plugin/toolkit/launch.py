@@ -7,12 +7,62 @@ results format (``--attr-scores``: and the raw attribute scores), ``--attr-decod
 attribute decoding.
 """
 import argparse
+import logging
 import os
 import os.path as osp
 import shutil
 import tempfile
 
-from .cli import CLIError, check_work_dir, common_args, load_config
+from mmengine.runner import Runner
+
+from .cli import CLIError, check_work_dir, common_args, data_root_arg, load_config
+
+# Long blocks that mmengine's Runner logs at start: kept in the log file, not on the console.
+FILE_ONLY = ('\n' + '-' * 60 + '\nSystem environment:', 'Config:\n',
+             'Hooks will be executed in the following order')
+
+
+class _FileOnly(logging.Filter):
+
+    def filter(self, record):
+        return not str(record.msg).startswith(FILE_ONLY)
+
+
+class QuietRunner(Runner):
+    """mmengine's ``Runner`` whose console omits the environment, config and hook listings
+    (about 600 lines before the first useful one); the log file in work_dir keeps them."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.logger.info(f'{self.experiment_name}: seed {self.seed}, distributed training: '
+                         f'{self.distributed}, processes: {self.world_size}; environment, '
+                         f'config and hooks in {getattr(self.logger, "log_file", self.log_dir)}')
+
+    def build_logger(self, *args, **kwargs):
+        logger = super().build_logger(*args, **kwargs)
+        for h in logger.handlers:
+            if isinstance(h, logging.StreamHandler) and not isinstance(h, logging.FileHandler):
+                h.addFilter(_FileOnly())
+        return logger
+
+
+def build_runner(cfg):
+    from mmengine.registry import RUNNERS
+    return QuietRunner.from_cfg(cfg) if 'runner_type' not in cfg else RUNNERS.build(cfg)
+
+
+def check_loaded_weights(runner, checkpoint, allow_partial):
+    """The checkpoint fits the runner's model, before any step runs (``apis/checkpoint.py``)."""
+    from ..apis.checkpoint import check_checkpoint
+    check_checkpoint(runner.model, checkpoint, allow_partial, runner.logger)
+
+
+def allow_partial_arg(parser):
+    parser.add_argument(
+        '--allow-partial',
+        action='store_true',
+        help='load a checkpoint that does not fit the model (missing, unexpected or reshaped '
+        'weights), with a warning, instead of stopping')
 
 
 def setup_common(cfg, args, config_path):
@@ -40,13 +90,15 @@ def train_parser():
         type=str,
         const='auto',
         help='resume from CHECKPOINT, or from the latest in work_dir if bare')
+    allow_partial_arg(parser)
+    data_root_arg(parser)
     common_args(parser)
     return parser
 
 
 def build_train_runner(argv=None):
     args = train_parser().parse_args(argv)
-    cfg = load_config(args.config, args.cfg_options)
+    cfg = load_config(args.config, args.cfg_options, args.data_root)
     setup_common(cfg, args, args.config)
     if args.amp:
         cfg.optim_wrapper.type = 'AmpOptimWrapper'
@@ -61,9 +113,13 @@ def build_train_runner(argv=None):
         if not osp.isfile(args.resume):
             raise CLIError(f'checkpoint to resume from not found: {args.resume}')
         cfg.resume, cfg.load_from = True, args.resume
-    from mmengine.registry import RUNNERS
-    from mmengine.runner import Runner
-    return Runner.from_cfg(cfg) if 'runner_type' not in cfg else RUNNERS.build(cfg)
+    if cfg.get('load_from') and not cfg.get('resume'):
+        if not osp.isfile(cfg.load_from):
+            raise CLIError(f'load_from checkpoint not found: {cfg.load_from}')
+    runner = build_runner(cfg)
+    if cfg.get('load_from') and not cfg.get('resume'):
+        check_loaded_weights(runner, cfg.load_from, args.allow_partial)
+    return runner
 
 
 def train_main(argv=None):
@@ -90,6 +146,8 @@ def test_parser():
         help='attribute decoder JSON (written by tune_attributes.py): replaces '
         'test_evaluator.attr_decoder')
     parser.add_argument('--show-dir', help='save prediction overlays under work_dir/timestamp/')
+    allow_partial_arg(parser)
+    data_root_arg(parser)
     common_args(parser)
     return parser
 
@@ -109,7 +167,7 @@ def test_main(argv=None):
         raise CLIError('--attr-scores needs --out x.json')
     if args.attr_decoder and not osp.isfile(args.attr_decoder):
         raise CLIError(f'attribute decoder file not found: {args.attr_decoder}')
-    cfg = load_config(args.config, args.cfg_options)
+    cfg = load_config(args.config, args.cfg_options, args.data_root)
     setup_common(cfg, args, args.config)
     cfg.load_from = args.checkpoint
     fp_metric = isinstance(cfg.test_evaluator, dict) and \
@@ -129,8 +187,8 @@ def test_main(argv=None):
             cfg.test_evaluator.attr_scores_file = attr_scores_path(args.out)
     if args.show_dir:
         cfg.default_hooks.visualization.update(draw=True, test_out_dir=args.show_dir)
-    from mmengine.runner import Runner
-    runner = Runner.from_cfg(cfg)
+    runner = build_runner(cfg)
+    check_loaded_weights(runner, args.checkpoint, args.allow_partial)
     if args.out and not args.out.endswith('.json'):
         from mmdet.evaluation import DumpDetResults
         runner.test_evaluator.metrics.append(DumpDetResults(out_file_path=args.out))

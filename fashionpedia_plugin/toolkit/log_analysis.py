@@ -14,6 +14,9 @@ import re
 import numpy as np
 
 DEFAULT_KEYS = ('loss', 'loss_attr', 'lr', 'val_loss', 'segm_mAP', 'bbox_mAP', 'segm_iouf1_AP')
+# the summary's default columns: what a run is judged by (best and last where it matters)
+HEADLINE = (('loss', 'last'), ('segm_mAP', 'best'), ('segm_mAP', 'last'),
+            ('segm_iouf1_AP', 'best'), ('segm_iouf1_AP', 'last'), ('bbox_mAP', 'last'))
 
 
 class Run:
@@ -186,8 +189,12 @@ def summarize(run):
         train_time_s=round(total, 1),
         peak_memory_mb=int(mem.max()) if len(mem) else None,
         metrics={})
+    row['final'] = {}
     for key in run.keys():
-        if run.series(key)[2] != 'val' or key in ('time', 'data_time'):
+        kind = run.series(key)[2]
+        if kind == 'train' and key not in ('time', 'data_time', 'memory', 'iter', 'step'):
+            row['final'][key] = float(run.series(key)[1][-1])
+        if kind != 'val' or key in ('time', 'data_time'):
             continue
         xs, ys, _ = run.series(key)
         lower_better = 'loss' in key
@@ -196,17 +203,37 @@ def summarize(run):
     return row
 
 
-def summary_table(rows, fmt='md', metric_filter=None):
-    metric_keys = sorted({
-        k
-        for r in rows
-        for k in r['metrics']
-        if metric_filter is None or k.split('/')[-1] in metric_filter or k in metric_filter
-    })
-    header = ['run', 'iters', 'train time (min)', 'peak mem (MB)']
-    for k in metric_keys:
-        short = k.split('/')[-1]
-        header += [f'{short} best', f'{short} @', f'{short} last']
+def _columns(rows, keys=None, all_metrics=False):
+    """[(key as logged, 'best'|'last'|'final')] of the summary table."""
+
+    def full(short, pool):
+        return next((k for k in pool if k == short or k.split('/')[-1] == short), None)
+
+    metrics = sorted({k for r in rows for k in r['metrics']})
+    finals = sorted({k for r in rows for k in r.get('final', {})})
+    if all_metrics:
+        return [(k, w) for k in metrics for w in ('best', 'last')]
+    if keys is None:
+        spec = HEADLINE
+    else:
+        spec = [(k, w) for k in keys for w in (('best', 'last') if full(k, metrics) else
+                                               ('final', ))]
+    cols = []
+    for short, what in spec:
+        key = full(short, metrics) if what in ('best', 'last') else None
+        if key is None and what in ('last', 'final'):
+            key, what = full(short, finals), 'final'
+        if key is not None and (key, what) not in cols:
+            cols.append((key, what))
+    return cols
+
+
+def summary_table(rows, fmt='md', keys=None, all_metrics=False):
+    """One row per run: iterations, train time, peak memory, then the headline metrics (best
+    with its iteration, and last), or ``keys``, or every validation metric (``all_metrics``)."""
+    cols = _columns(rows, keys, all_metrics)
+    header = ['run', 'iters', 'time (min)', 'peak MB']
+    header += [f'{k.split("/")[-1]} {"final" if w == "final" else w}' for k, w in cols]
     lines = []
     for r in rows:
         cells = [
@@ -214,10 +241,18 @@ def summary_table(rows, fmt='md', metric_filter=None):
             str(r['iterations']), f'{r["train_time_s"] / 60:.1f}',
             '-' if r['peak_memory_mb'] is None else str(r['peak_memory_mb'])
         ]
-        for k in metric_keys:
+        for k, what in cols:
+            if what == 'final':
+                v = r.get('final', {}).get(k)
+                cells.append('-' if v is None else f'{v:.4g}')
+                continue
             m = r['metrics'].get(k)
-            cells += ['-', '-', '-'] if m is None else \
-                [f'{m["best"]:.4f}', str(m['best_at']), f'{m["last"]:.4f}']
+            if m is None:
+                cells.append('-')
+            elif what == 'best':
+                cells.append(f'{m["best"]:.4f} @{m["best_at"]}')
+            else:
+                cells.append(f'{m["last"]:.4f}')
         lines.append(cells)
     if fmt == 'csv':
         return '\n'.join(','.join(c.replace(',', ';') for c in row) for row in [header] + lines)

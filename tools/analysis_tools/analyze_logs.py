@@ -1,15 +1,20 @@
 """Curves, summary table and trend warnings for one or many mmengine runs.
 
   python tools/analysis_tools/analyze_logs.py RUN [RUN ...] [--keys loss segm_mAP ...]
-      [--out curves.png] [--summary summary.md|summary.csv] [--patience 3] [--smooth 5]
-      [--names a b ...]
+      [--out curves.png] [--summary summary.md|summary.csv] [--summary-all] [--patience 3]
+      [--smooth 5] [--names a b ...]
 
 RUN: a work_dir (its latest <timestamp>/ is used), a <timestamp>/ dir, a vis_data/scalars.json
 or a text .log. Iteration-based runs are plotted against iterations. Keys match exactly or by
-their last part (segm_mAP matches fashionpedia/segm_mAP). Exit code 0; warnings go to stderr.
+their last part (segm_mAP matches fashionpedia/segm_mAP). The summary (printed, and --summary) has
+one row per run: iterations, time, memory and the headline metrics (final loss, best and last
+segm mAP and IoU+F1 AP, last bbox mAP); --keys picks its columns, --summary-all shows every
+validation metric. Output folders are created. Exit code 0; warnings go to stderr.
 """
 import argparse
 import json
+import os
+import os.path as osp
 import sys
 
 from fashionpedia_plugin.toolkit.cli import run_cli
@@ -20,7 +25,9 @@ from fashionpedia_plugin.toolkit.log_analysis import (DEFAULT_KEYS, load_run, pl
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument('runs', nargs='+')
-    p.add_argument('--keys', nargs='+', default=list(DEFAULT_KEYS))
+    p.add_argument('--keys', nargs='+', help=f'curves and summary columns (curves default: '
+                   f'{" ".join(DEFAULT_KEYS)})')
+    p.add_argument('--summary-all', action='store_true', help='every metric in the summary')
     p.add_argument('--names', nargs='+', help='legend names, one per run')
     p.add_argument('--out', help='PNG with one panel per key')
     p.add_argument('--summary', help='write the summary table (.md or .csv)')
@@ -39,16 +46,21 @@ def main(argv=None):
     if a.json:
         print(json.dumps(rows, indent=1))
     else:
-        print(summary_table(rows, 'md', metric_filter=a.keys))
+        print(summary_table(rows, 'md', a.keys, a.summary_all))
+    for path in (a.summary, a.out):
+        if path and osp.dirname(path):
+            os.makedirs(osp.dirname(path), exist_ok=True)
     if a.summary:
         with open(a.summary, 'w') as f:
-            f.write(summary_table(rows, 'csv' if a.summary.endswith('.csv') else 'md') + '\n')
+            f.write(
+                summary_table(rows, 'csv' if a.summary.endswith('.csv') else 'md', a.keys,
+                              a.summary_all) + '\n')
     for r in runs:
         for w in trend_warnings(r, a.patience):
             print(f'WARNING: {w}', file=sys.stderr)
     if a.out:
         try:
-            keys = plot_runs(runs, a.keys, a.out, a.smooth)
+            keys = plot_runs(runs, a.keys or DEFAULT_KEYS, a.out, a.smooth)
         except ValueError as e:
             print(f'error: {e}', file=sys.stderr)
             return 2

@@ -19,7 +19,7 @@ from mmengine.config import DictAction
 
 from fashionpedia_plugin.toolkit.cli import load_config, run_cli
 from fashionpedia_plugin.toolkit.config_diff import (NOISE, RECIPE_CONFIG, diff_configs, flatten,
-                                                     fmt, recipe_deviations)
+                                                     format_rows, recipe_deviations)
 
 
 def main(argv=None):
@@ -57,14 +57,13 @@ def main(argv=None):
         names = ['recipe' if a.recipe and i == 0 else f'[{chr(65 + i)}]' for i in range(len(paths))]
         for n, path in zip(names, paths):
             print(f'{n} {path}')
-        counts = {s: sum(1 for r in rows if r[2] == s) for s in ('changed', 'added', 'removed')}
-        print(f'{len(rows)} differing keys: {counts["changed"]} changed, {counts["added"]} '
-              f'added, {counts["removed"]} removed\n')
-        width = max([len(k) for k, _, _ in rows] + [3])
-        print(f'{"status":<8} {"key":<{width}} ' + ' '.join(f'{n:<40}' for n in names))
-        for key, vals, status in rows:
-            print(f'{status:<8} {key:<{width}} ' +
-                  ' '.join(f'{"<absent>" if v is None else fmt(v):<40}' for v in vals))
+        counts = {
+            s: sum(1 for r in rows if r[2] == s)
+            for s in ('changed', 'added', 'removed', 'inserted')
+        }
+        print(f'{len(rows)} differences: ' + ', '.join(f'{n} {s}' for s, n in counts.items()) +
+              '\n')
+        print(format_rows(rows, names))
         if a.recipe:
             print(f'\n{len(devs)} deviation(s) from the paper recipe known to matter:')
             for what, mine, recipe in devs:

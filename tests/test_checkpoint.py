@@ -1,0 +1,81 @@
+"""A checkpoint that does not fit the model stops tools/test.py, tools/infer.py and load_from
+before anything runs (apis/checkpoint.py), in one line; --allow-partial loads it loudly."""
+import os.path as osp
+
+import pytest
+import torch
+from conftest import DEMO_CONFIG, REPO, TOOLS, tiny_cfg_options, tool
+
+from fashionpedia_plugin.apis.checkpoint import (CheckpointMismatchError, check_checkpoint,
+                                                 compare_state_dicts)
+
+PLAIN_DEMO = osp.join(REPO, 'configs', 'demo',
+                      'mask-rcnn_r18_fpn_demo-520it_synthetic-fashionpedia.py')
+R50 = osp.join(REPO, 'configs', 'attr-mask-rcnn', 'attr-mask-rcnn_r50_fpn_lsj-1x_fashionpedia.py')
+
+
+def _model(config):
+    from mmdet.registry import MODELS
+    from mmengine.config import Config
+    cfg = Config.fromfile(config)
+    cfg.model.backbone.init_cfg = None
+    return MODELS.build(cfg.model)
+
+
+def test_compare_finds_missing_unexpected_and_reshaped():
+    model = {'a': torch.zeros(2), 'b': torch.zeros(3), 'bn.num_batches_tracked': torch.zeros(())}
+    ckpt = {'a': torch.zeros(2), 'b': torch.zeros(4), 'c': torch.zeros(1)}
+    missing, unexpected, mismatched = compare_state_dicts(model, ckpt)
+    assert missing == [] and unexpected == ['c'] and mismatched == [('b', (4, ), (3, ))]
+
+
+def test_attribute_checkpoint_into_a_plain_config(trained, tmp_path):
+    ckpt = osp.join(trained[0], 'iter_2.pth')
+    model = _model(PLAIN_DEMO)
+    with pytest.raises(CheckpointMismatchError, match='has an attribute head') as e:
+        check_checkpoint(model, ckpt)
+    assert 'attr-mask-rcnn_r18_fpn_demo-520it_synthetic-fashionpedia' in str(e.value)
+    assert 'Use an attr-mask-rcnn config' in str(e.value)
+    assert check_checkpoint(model, ckpt, allow_partial=True).startswith('checkpoint')
+    assert check_checkpoint(_model(DEMO_CONFIG), ckpt) is None  # the right config fits
+
+
+def test_test_tool_stops_before_inference(trained, synthetic_root, tmp_path):
+    ckpt = osp.join(trained[0], 'iter_2.pth')
+    opts = tiny_cfg_options(synthetic_root, str(tmp_path))
+    res = tool(
+        f'{TOOLS}/test.py',
+        R50,
+        ckpt,
+        '--work-dir',
+        tmp_path,
+        '--cfg-options',
+        'model.backbone.init_cfg=None',
+        *[o for o in opts if 'evaluator' not in o and not o.startswith('train_cfg')],
+        check=False)
+    err = res.stderr.strip().splitlines()
+    assert res.returncode == 2 and err[-1].startswith('error: checkpoint')
+    assert 'of another shape (first: backbone' in err[-1] and 'missing' in err[-1]
+    assert 'Traceback' not in res.stderr and 'Epoch(test)' not in res.stdout
+    # loudly, on request
+    res = tool(f'{TOOLS}/test.py', PLAIN_DEMO, ckpt, '--work-dir', tmp_path, '--allow-partial',
+               '--cfg-options', *opts)
+    assert '--allow-partial: checkpoint' in res.stdout + res.stderr
+
+
+def test_infer_and_load_from_check_too(trained, synthetic_root, tmp_path):
+    ckpt = osp.join(trained[0], 'iter_2.pth')
+    img = osp.join(synthetic_root, 'test', '*.jpg')
+    res = tool(f'{TOOLS}/infer.py', img, PLAIN_DEMO, ckpt, '--out-dir', tmp_path, check=False)
+    assert res.returncode == 2 and 'has an attribute head' in res.stderr.splitlines()[-1]
+    work = str(tmp_path / 'ft')
+    res = tool(
+        f'{TOOLS}/train.py',
+        PLAIN_DEMO,
+        '--work-dir',
+        work,
+        '--cfg-options',
+        f'load_from={ckpt}',
+        *tiny_cfg_options(synthetic_root, work),
+        check=False)
+    assert res.returncode == 2 and 'has an attribute head' in res.stderr.splitlines()[-1]
