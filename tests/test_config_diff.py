@@ -35,10 +35,18 @@ def test_config_diff_table_json_and_recipe():
 
 def test_diff_rows_list_items_by_type_and_wrapped_values(tmp_path):
     from fashionpedia_plugin.toolkit.config_diff import ABSENT, diff_configs, flatten, format_rows
-    a = dict(custom_hooks=[dict(type='InvalidLossHook'), dict(type='RNGStateHook')],
-             init_cfg=None, long='x' * 100)
-    b = dict(custom_hooks=[dict(type='ValLossHook'), dict(type='InvalidLossHook'),
-                           dict(type='RNGStateHook', interval=2)], long='x' * 100 + 'y')
+    a = dict(
+        custom_hooks=[dict(type='InvalidLossHook'),
+                      dict(type='RNGStateHook')],
+        init_cfg=None,
+        long='x' * 100)
+    b = dict(
+        custom_hooks=[
+            dict(type='ValLossHook'),
+            dict(type='InvalidLossHook'),
+            dict(type='RNGStateHook', interval=2)
+        ],
+        long='x' * 100 + 'y')
     rows = {k: (v, s) for k, v, s in diff_configs([flatten(a), flatten(b)], ignore=())}
     # one inserted hook is one row (not three position shifts); a changed one is key-level
     assert rows['custom_hooks.[ValLossHook]'] == ([ABSENT, dict(type='ValLossHook')], 'inserted')

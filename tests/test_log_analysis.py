@@ -68,8 +68,7 @@ def test_analyze_logs_many_runs_curves_summary_and_warnings(tmp_path):
         'run,iters,time (min),peak MB,loss final,segm_mAP best,segm_mAP last,'
         'segm_iouf1_AP best,segm_iouf1_AP last')
     assert res.stdout.splitlines()[0].startswith('| run | iters |')
-    tool(osp.join(TOOLS, 'analysis_tools', 'analyze_logs.py'), a, '--summary', csv,
-         '--summary-all')
+    tool(osp.join(TOOLS, 'analysis_tools', 'analyze_logs.py'), a, '--summary', csv, '--summary-all')
     header = csv.read_text().splitlines()[0].split(',')
     assert 'val_loss best' in header and len(header) == 4 + 2 * 3
 

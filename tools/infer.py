@@ -28,8 +28,11 @@ def main(argv=None):
     p.add_argument('--classes', nargs='+', help="'garments', class ids or names to keep")
     p.add_argument('--attr-decoder', help='attribute decoder JSON (tune_attributes.py output)')
     p.add_argument('--device', default='cpu')
-    p.add_argument('--allow-partial', action='store_true', help='load a checkpoint that does not '
-                   'fit the model (with a warning) instead of stopping')
+    p.add_argument(
+        '--allow-partial',
+        action='store_true',
+        help='load a checkpoint that does not '
+        'fit the model (with a warning) instead of stopping')
     p.add_argument(
         '--cfg-options',
         nargs='+',

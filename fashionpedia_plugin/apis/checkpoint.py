@@ -22,9 +22,7 @@ def _state_dict(checkpoint):
 
 def compare_state_dicts(model_state, ckpt_state):
     """``(missing, unexpected, mismatched)``: key lists; mismatched as ``(key, ckpt, model)``."""
-    missing = [
-        k for k in model_state if k not in ckpt_state and not k.endswith(OPTIONAL_SUFFIXES)
-    ]
+    missing = [k for k in model_state if k not in ckpt_state and not k.endswith(OPTIONAL_SUFFIXES)]
     unexpected = [k for k in ckpt_state if k not in model_state]
     mismatched = [(k, tuple(ckpt_state[k].shape), tuple(v.shape)) for k, v in model_state.items()
                   if k in ckpt_state and hasattr(ckpt_state[k], 'shape')
@@ -47,8 +45,9 @@ def check_checkpoint(model, filename, allow_partial=False, logger=None):
     ``allow_partial=True`` logs the same message as a warning and returns (loading then
     proceeds as mmengine does: matching keys only). Returns the message or None.
     """
-    from .. import compat  # noqa: F401  (checkpoint loading on torch >= 2.6)
     from mmengine.runner.checkpoint import CheckpointLoader
+
+    from .. import compat  # noqa: F401  (checkpoint loading on torch >= 2.6)
     checkpoint = CheckpointLoader.load_checkpoint(filename, map_location='cpu')
     model = getattr(model, 'module', model)
     missing, unexpected, mismatched = compare_state_dicts(model.state_dict(),

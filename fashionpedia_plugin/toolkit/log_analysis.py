@@ -15,8 +15,8 @@ import numpy as np
 
 DEFAULT_KEYS = ('loss', 'loss_attr', 'lr', 'val_loss', 'segm_mAP', 'bbox_mAP', 'segm_iouf1_AP')
 # the summary's default columns: what a run is judged by (best and last where it matters)
-HEADLINE = (('loss', 'last'), ('segm_mAP', 'best'), ('segm_mAP', 'last'),
-            ('segm_iouf1_AP', 'best'), ('segm_iouf1_AP', 'last'), ('bbox_mAP', 'last'))
+HEADLINE = (('loss', 'last'), ('segm_mAP', 'best'), ('segm_mAP', 'last'), ('segm_iouf1_AP', 'best'),
+            ('segm_iouf1_AP', 'last'), ('bbox_mAP', 'last'))
 
 
 class Run:
@@ -216,8 +216,8 @@ def _columns(rows, keys=None, all_metrics=False):
     if keys is None:
         spec = HEADLINE
     else:
-        spec = [(k, w) for k in keys for w in (('best', 'last') if full(k, metrics) else
-                                               ('final', ))]
+        spec = [(k, w) for k in keys
+                for w in (('best', 'last') if full(k, metrics) else ('final', ))]
     cols = []
     for short, what in spec:
         key = full(short, metrics) if what in ('best', 'last') else None

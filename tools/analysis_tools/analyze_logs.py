@@ -25,8 +25,11 @@ from fashionpedia_plugin.toolkit.log_analysis import (DEFAULT_KEYS, load_run, pl
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument('runs', nargs='+')
-    p.add_argument('--keys', nargs='+', help=f'curves and summary columns (curves default: '
-                   f'{" ".join(DEFAULT_KEYS)})')
+    p.add_argument(
+        '--keys',
+        nargs='+',
+        help=f'curves and summary columns (curves default: '
+        f'{" ".join(DEFAULT_KEYS)})')
     p.add_argument('--summary-all', action='store_true', help='every metric in the summary')
     p.add_argument('--names', nargs='+', help='legend names, one per run')
     p.add_argument('--out', help='PNG with one panel per key')

@@ -61,8 +61,8 @@ def main(argv=None):
             s: sum(1 for r in rows if r[2] == s)
             for s in ('changed', 'added', 'removed', 'inserted')
         }
-        print(f'{len(rows)} differences: ' + ', '.join(f'{n} {s}' for s, n in counts.items()) +
-              '\n')
+        print(f'{len(rows)} differences: ' + ', '.join(f'{n} {s}'
+                                                       for s, n in counts.items()) + '\n')
         print(format_rows(rows, names))
         if a.recipe:
             print(f'\n{len(devs)} deviation(s) from the paper recipe known to matter:')
