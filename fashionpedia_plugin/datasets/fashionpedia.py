@@ -79,13 +79,14 @@ class FashionpediaDataset(CocoDataset):
         data_list = self._parse_coco(data)
         if self.check_image_files:
             self._check_image_files(data_list)
-        if self.skipped_annotations:
-            total = sum(self.skipped_annotations.values())
-            detail = ', '.join(f'{n} {r}' for r, n in self.skipped_annotations.most_common())
-            print_log(
-                f'{self.ann_file}: skipped {total} degenerate annotation(s): {detail}',
-                logger='current',
-                level=30)
+        total = sum(self.skipped_annotations.values())
+        detail = ', '.join(f'{n} {r}' for r, n in self.skipped_annotations.most_common())
+        # the same counts as the data doctor's summary line
+        print_log(
+            f'{self.ann_file}: usable instances: {report.num_annotations - total}; skipped: '
+            f'{total}' + (f' ({detail})' if total else ''),
+            logger='current',
+            level=30 if total else 20)
         return data_list
 
     def _check_image_files(self, data_list):
@@ -113,7 +114,13 @@ class FashionpediaDataset(CocoDataset):
         self.coco.createIndex()
         # mmdet's COCO wrapper aliases these in __init__, before our createIndex
         self.coco.img_ann_map, self.coco.cat_img_map = self.coco.imgToAnns, self.coco.catToImgs
-        self.cat_ids = self.coco.get_cat_ids(cat_names=self.metainfo['classes'])
+        names = self.metainfo['classes']
+        if all(n in taxonomy.CLASSES for n in names):
+            # by official id: a category the file names differently (a warning of the check)
+            # still maps to its class instead of being dropped
+            self.cat_ids = [taxonomy.CLASSES.index(n) for n in names]
+        else:
+            self.cat_ids = self.coco.get_cat_ids(cat_names=names)
         self.cat2label = {cat_id: i for i, cat_id in enumerate(self.cat_ids)}
         self.cat_img_map = copy.deepcopy(self.coco.cat_img_map)  # a defaultdict
         data_list = []

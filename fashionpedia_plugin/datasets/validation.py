@@ -10,6 +10,7 @@ import os.path as osp
 from collections import Counter, defaultdict, namedtuple
 
 from .. import taxonomy
+from . import annotation_rules as rules
 
 
 class FashionpediaDataError(ValueError):
@@ -62,33 +63,6 @@ def nested_image_folder(img_dir, file_name, candidates=None):
     return None
 
 
-def degenerate_reason(ann, img_w, img_h):
-    """Why mmdet would drop this annotation, or None. Same rules as ``CocoDataset``."""
-    bbox = ann.get('bbox')
-    if not isinstance(bbox, (list, tuple)) or len(bbox) != 4:
-        return 'bbox not [x, y, w, h]'
-    x1, y1, w, h = bbox
-    inter_w = max(0, min(x1 + w, img_w) - max(x1, 0))
-    inter_h = max(0, min(y1 + h, img_h) - max(y1, 0))
-    if inter_w * inter_h == 0:
-        return 'bbox outside the image'
-    if ann.get('area', 1) <= 0 or w < 1 or h < 1:
-        return 'zero area or box under 1 px'
-    seg = ann.get('segmentation')
-    if isinstance(seg, list):
-        polys = [p for p in seg if len(p) >= 6 and len(p) % 2 == 0]
-        if not polys:
-            return 'empty mask (no polygon with >= 3 points)'
-    elif isinstance(seg, dict):
-        if 'counts' not in seg or 'size' not in seg:
-            return 'RLE without counts/size'
-    elif seg is not None:
-        return 'segmentation neither polygon list nor RLE'
-    else:
-        return 'no segmentation'
-    return None
-
-
 Finding = namedtuple('Finding', 'severity kind message')
 Finding.__doc__ = """One problem of an annotation or image file: ``severity`` is ``'error'``
 (training would be meaningless: the dataset refuses the file) or ``'warning'``; ``kind`` is a short
@@ -105,6 +79,12 @@ class AnnotationReport:
     def __init__(self):
         self.findings = []
         self.skip_reasons = {}
+        self.num_annotations = 0
+
+    @property
+    def usable(self):
+        """Annotations the dataset loads as instances (crowd ones included, as ignored)."""
+        return self.num_annotations - len(self.skip_reasons)
 
     def error(self, kind, msg):
         self.findings.append(Finding('error', kind, msg))
@@ -137,77 +117,120 @@ class AnnotationReport:
         return '\n'.join(lines)
 
 
-def check_annotations(data, ann_file='<annotations>'):
-    """Check ids and geometry of a loaded annotation dict against the official taxonomy."""
+def check_annotations(data, ann_file='<annotations>', full=False):
+    """Run :mod:`.annotation_rules` over a loaded annotation dict: ids against the official
+    taxonomy, types and shapes, geometry against its image. Never raises on malformed input:
+    everything becomes a :class:`Finding` or a skip. ``full`` also decodes compressed RLE."""
     rep = AnnotationReport()
-    file_cats = {}
-    for c in data['categories']:
-        file_cats[c.get('id')] = c.get('name')
-        if c.get('id') not in range(taxonomy.NUM_CLASSES):
-            rep.error(
-                'unknown category', f'{ann_file}: category id {c.get("id")} '
-                f'({c.get("name")!r}) is not in the official 46-category taxonomy')
-        elif c.get('name') != taxonomy.CLASSES[c['id']]:
-            rep.warning(
-                'category name', f'{ann_file}: category id {c["id"]} is named {c.get("name")!r}, '
-                f'official name is {taxonomy.CLASSES[c["id"]]!r}')
-    images = {}
-    for img in data['images']:
-        iid = img.get('id')
-        if iid in images:
-            rep.error(
-                'duplicate image id', f'{ann_file}: duplicate image id {iid} '
-                f'({images[iid].get("file_name")} and {img.get("file_name")})')
-        for key in ('file_name', 'width', 'height'):
-            if key not in img:
-                rep.error('malformed image', f'{ann_file}: image id {iid} has no {key!r}')
-        images[iid] = img
+    for key in ('categories', 'images', 'annotations'):
+        if not isinstance(data.get(key), list):
+            rep.error('malformed file', f'{ann_file}: {key!r} is {type(data.get(key)).__name__}, '
+                      'not a list')
+    if rep.errors:
+        return rep
+    file_cats = _check_categories(data['categories'], ann_file, rep)
+    images = _check_images(data['images'], ann_file, rep)
     ann_ids = set()
     for ann in data['annotations']:
+        if not isinstance(ann, dict):
+            rep.error('malformed annotation', f'{ann_file}: an annotation is a '
+                      f'{type(ann).__name__}, not an object')
+            continue
         aid = ann.get('id')
-        where = f'{ann_file}: annotation id {aid} (image {ann.get("image_id")})'
+        where = f'{ann_file}: annotation id {aid!r} (image {ann.get("image_id")!r})'
+        if not rules.is_int(aid):
+            rep.error('malformed annotation', f'{where}: id is not an integer')
+            continue
         if aid in ann_ids:
             rep.error('duplicate annotation id', f'{ann_file}: duplicate annotation id {aid}')
         ann_ids.add(aid)
-        img = images.get(ann.get('image_id'))
+        img = images.get(ann.get('image_id')) if rules.is_int(ann.get('image_id')) else None
         if img is None:
             rep.error('unknown image id', f'{where}: image_id not in images')
         cid = ann.get('category_id')
-        if cid not in file_cats or cid not in range(taxonomy.NUM_CLASSES):
-            rep.error('unknown category', f'{where}: unknown category_id {cid}')
+        if not rules.category_ok(cid, file_cats):
+            rep.error('unknown category', f'{where}: unknown category_id {cid!r}')
+        problem = rules.annotation_fields_rule(ann)
+        if problem is None and img is not None:
+            problem = rules.segmentation_rule(
+                ann.get('segmentation'), img['height'], img['width'], full)
+        if problem is not None:
+            rep.error(problem[0], f'{where}: {problem[1]}')
+            continue
         attrs = ann.get('attribute_ids', [])
-        if not isinstance(attrs, list):
-            rep.error('malformed attributes', f'{where}: attribute_ids is not a list')
-            attrs = []
         unknown = [a for a in attrs if a not in taxonomy.ATTR_ID_TO_INDEX]
         if unknown:
             rep.error(
                 'unknown attribute', f'{where}: attribute id(s) {unknown} not in the '
                 f'official 294-attribute taxonomy')
-        if attrs and cid in range(taxonomy.NUM_CLASSES) and \
+        elif attrs and rules.category_ok(cid, file_cats) and \
                 cid not in taxonomy.CATEGORIES_WITH_ATTRIBUTES:
             rep.warning(
                 'attributes on a category without attributes', f'{where}: category {cid} '
                 f'({taxonomy.CLASSES[cid]}) never carries attributes but lists {attrs}')
         if ann.get('ignore', False):
             rep.skip(aid, 'marked ignore')
-        elif img is not None and 'width' in img and 'height' in img:
-            reason = degenerate_reason(ann, img['width'], img['height'])
+        elif img is not None:
+            reason = rules.degenerate_reason(ann, img['width'], img['height'])
             if reason is not None:
                 rep.skip(aid, reason)
+    rep.num_annotations = len(ann_ids)
     return rep
 
 
+def _check_categories(categories, ann_file, rep):
+    file_cats = {}
+    for c in categories:
+        cid = c.get('id') if isinstance(c, dict) else None
+        name = c.get('name') if isinstance(c, dict) else None
+        if not rules.is_int(cid) or not 0 <= cid < taxonomy.NUM_CLASSES:
+            rep.error(
+                'unknown category', f'{ann_file}: category id {cid!r} ({name!r}) is not in the '
+                'official 46-category taxonomy')
+            continue
+        file_cats[cid] = name
+        if name != taxonomy.CLASSES[cid]:
+            rep.warning(
+                'category name', f'{ann_file}: category id {cid} is named {name!r}, '
+                f'official name is {taxonomy.CLASSES[cid]!r}')
+    return file_cats
+
+
+def _check_images(images_list, ann_file, rep):
+    images = {}
+    for img in images_list:
+        problem = rules.image_rule(img)
+        if problem is not None:
+            rep.error(problem[0], f'{ann_file}: {problem[1]}')
+            continue
+        iid = img['id']
+        if iid in images:
+            rep.error(
+                'duplicate image id', f'{ann_file}: duplicate image id {iid} '
+                f'({images[iid]["file_name"]} and {img["file_name"]})')
+        images[iid] = img
+    return images
+
+
 def annotation_statistics(data):
-    """Counts per class: instances, instances with attributes, attributes; instances per image."""
-    inst = Counter(a.get('category_id') for a in data['annotations'])
-    with_attr = Counter(a.get('category_id') for a in data['annotations'] if a.get('attribute_ids'))
-    n_attr = Counter()
+    """Counts per class: instances, instances with attributes, attributes; instances per image.
+    Malformed entries (not objects, lists of the wrong type) are left out."""
+
+    def records(key):
+        value = data.get(key)
+        return [r for r in value if isinstance(r, dict)] if isinstance(value, list) else []
+
+    anns = records('annotations')
+    inst = Counter(a.get('category_id') for a in anns)
+    n_attr, with_attr = Counter(), Counter()
     per_image = defaultdict(int)
-    for a in data['annotations']:
-        n_attr[a.get('category_id')] += len(a.get('attribute_ids') or [])
+    for a in anns:
+        attrs = a.get('attribute_ids')
+        n = len(attrs) if isinstance(attrs, list) else 0
+        n_attr[a.get('category_id')] += n
+        with_attr[a.get('category_id')] += n > 0
         per_image[a.get('image_id')] += 1
-    counts = [per_image.get(img['id'], 0) for img in data['images']]
+    counts = [per_image.get(img.get('id'), 0) for img in records('images')]
     return dict(
         instances=inst,
         instances_with_attributes=with_attr,

@@ -15,19 +15,32 @@ from PIL import Image
 from tqdm import tqdm
 
 from .. import taxonomy
+from ..datasets.annotation_rules import image_rule
 from ..datasets.validation import (Finding, annotation_statistics, check_annotations,
                                    nested_image_folder)
 
 
-def check_images(data, img_dir, full_decode=False, progress=True, data_root=None):
+def _decode(path):
+    """(width, height) as the loader decodes the file (mmcv, cv2 backend)."""
+    import mmcv
+    with open(path, 'rb') as f:
+        img = mmcv.imfrombytes(f.read(), flag='color', backend='cv2')
+    if img is None:
+        raise ValueError('cv2 cannot decode it')
+    return img.shape[1], img.shape[0]
+
+
+def check_images(data, img_dir, mode='default', progress=True, data_root=None):
     """Error :class:`Finding` s of the image files, of kind missing image, nested folder,
-    unreadable image or size mismatch."""
+    unreadable image or size mismatch. ``mode``: ``fast`` = existence only, ``default`` = the
+    file header (PIL), ``full`` = decoded as the loader decodes it (mmcv/cv2)."""
     problems = []
     subdirs = sorted(d for d in os.listdir(img_dir) if osp.isdir(osp.join(img_dir, d))) \
         if osp.isdir(img_dir) else []
     nested = Counter()
-    for img in tqdm(data['images'], desc='checking images', unit='img', disable=not progress):
-        name = img.get('file_name', '')
+    images = [img for img in data.get('images') or [] if image_rule(img) is None]
+    for img in tqdm(images, desc='checking images', unit='img', disable=not progress):
+        name = img['file_name']
         path = osp.join(img_dir, name)
         if not osp.isfile(path):
             sub = nested_image_folder(img_dir, name, subdirs)
@@ -38,14 +51,16 @@ def check_images(data, img_dir, full_decode=False, progress=True, data_root=None
                     Finding('error', 'missing image',
                             f'image id {img.get("id")}: {path} not found'))
             continue
+        if mode == 'fast':
+            continue
         try:
-            with Image.open(path) as im:
-                size = im.size
-                if full_decode:
-                    im.load()
-                else:
+            if mode == 'full':
+                size = _decode(path)
+            else:
+                with Image.open(path) as im:
+                    size = im.size
                     im.verify()
-        except Exception as e:  # PIL raises many types for broken files
+        except Exception as e:  # PIL and cv2 raise many types for broken files
             problems.append(
                 Finding('error', 'unreadable image',
                         f'image id {img.get("id")}: {path} cannot be read ({e})'))
@@ -68,14 +83,14 @@ def statistics_table(data):
     stats = annotation_statistics(data)
     per_img = stats['instances_per_image']
     lines = [
-        f'images: {len(data["images"])}   instances: {len(data["annotations"])}   '
+        f'images: {len(per_img)}   instances: {sum(stats["instances"].values())}   '
         f'instances/image: mean {sum(per_img) / max(len(per_img), 1):.2f}, '
         f'max {max(per_img, default=0)}, images without instances: '
         f'{sum(1 for c in per_img if c == 0)}',
         f'{"id":>3}  {"category":<42} {"instances":>9} {"with attrs":>10} {"attrs":>7}'
     ]
     for cid, name in enumerate(taxonomy.CLASSES):
-        n = stats['instances'].get(cid, 0)
+        n = stats['instances'].get(cid, 0)  # (malformed category ids are not listed)
         if n:
             lines.append(f'{cid:>3}  {name[:42]:<42} {n:>9} '
                          f'{stats["instances_with_attributes"].get(cid, 0):>10} '
@@ -93,15 +108,18 @@ def prefix_hint(img_dir, sub, data_root=None):
             f'(or give --data-root to get the path relative to it)')
 
 
-def diagnose(data, ann_file, img_dir, full_decode=False, progress=True, data_root=None):
-    """All problems of an annotation file and its images: a list of :class:`Finding`."""
-    rep = check_annotations(data, ann_file)
-    findings = rep.findings + check_images(data, img_dir, full_decode, progress, data_root)
+def diagnose(data, ann_file, img_dir, mode='default', progress=True, data_root=None):
+    """All problems of an annotation file and its images: ``(findings, report)``, a list of
+    :class:`Finding` and the annotation :class:`AnnotationReport` (usable and skipped counts,
+    the same the dataset logs at start). ``mode``: see :func:`check_images`; ``full`` also
+    decodes every compressed RLE."""
+    rep = check_annotations(data, ann_file, full=mode == 'full')
+    findings = rep.findings + check_images(data, img_dir, mode, progress, data_root)
     for reason, n in rep.skipped.items():
         findings.append(
             Finding('warning', 'degenerate annotation',
                     f'{n} annotation(s) will be skipped: {reason}'))
-    return findings
+    return findings, rep
 
 
 def make_subset(data, num_images, shuffle=False, seed=0):

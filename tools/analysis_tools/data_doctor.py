@@ -1,9 +1,13 @@
 """Check a Fashionpedia annotation file and its images before training; or cut a mini subset.
 
-  python tools/analysis_tools/data_doctor.py ANN_JSON IMG_DIR [--data-root DIR] [--full-decode]
+  python tools/analysis_tools/data_doctor.py ANN_JSON IMG_DIR [--data-root DIR] [--fast | --full]
       [--max-report N]
   python tools/analysis_tools/data_doctor.py ANN_JSON --subset N [--random --seed S] --out FILE
 
+Checks the rules the loader applies (the same code as FashionpediaDataset's start-up check) and
+the image files: --fast only stats them, the default reads their headers, --full decodes every
+image as the loader does and every compressed RLE mask. Prints the usable and skipped instance
+counts (by reason), the same the training log shows at start.
 Exit code: 0 clean (warnings allowed), 1 errors found, 2 bad arguments / unreadable JSON.
 """
 import argparse
@@ -21,7 +25,13 @@ def main(argv=None):
     p.add_argument('img_dir', nargs='?', help='the folder the file_names are relative to')
     p.add_argument(
         '--data-root', help="the config's data_root: hints give data_prefix relative to it")
-    p.add_argument('--full-decode', action='store_true', help='decode every image (slow)')
+    mode = p.add_mutually_exclusive_group()
+    mode.add_argument('--fast', action='store_true', help='images: existence only')
+    mode.add_argument(
+        '--full',
+        '--full-decode',
+        action='store_true',
+        help='decode every image and every compressed RLE (slow)')
     p.add_argument('--max-report', type=int, default=20, help='problems listed per kind')
     p.add_argument('--subset', type=int, help='write the first N images (and annotations)')
     p.add_argument('--random', action='store_true', help='--subset picks N random images')
@@ -46,7 +56,8 @@ def main(argv=None):
     if not a.img_dir:
         print('error: IMG_DIR is required to check images', file=sys.stderr)
         return 2
-    findings = diagnose(data, a.ann_file, a.img_dir, a.full_decode, data_root=a.data_root)
+    mode = 'fast' if a.fast else 'full' if a.full else 'default'
+    findings, report = diagnose(data, a.ann_file, a.img_dir, mode, data_root=a.data_root)
     errors = [f for f in findings if f.severity == 'error']
     warnings = [f for f in findings if f.severity == 'warning']
     print(statistics_table(data))
@@ -60,7 +71,10 @@ def main(argv=None):
             shown[f.kind] += 1
             if shown[f.kind] <= a.max_report:
                 print(f'  [{f.kind}] {f.message}')
-    print(f'\n{"FAILED" if errors else "OK"}: {len(errors)} error(s), {len(warnings)} warning(s) '
+    skipped = report.skipped
+    print(f'\nusable instances: {report.usable}; skipped: {sum(skipped.values())}' +
+          (' (' + ', '.join(f'{n} {r}' for r, n in skipped.most_common()) + ')' if skipped else ''))
+    print(f'{"FAILED" if errors else "OK"}: {len(errors)} error(s), {len(warnings)} warning(s) '
           f'in {a.ann_file}')
     return 1 if errors else 0
 
