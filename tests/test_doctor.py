@@ -121,3 +121,34 @@ def test_nested_folder_hint_pasted_into_a_config_loads(synthetic_root, tmp_path)
                          capture_output=True,
                          text=True)
     assert f'set {hint}' in res.stdout, res.stdout[-2000:]
+
+
+def test_usable_and_skipped_counts_equal_in_doctor_and_training_log(synthetic_root, tmp_path):
+    import re
+
+    from mmdet.registry import DATASETS
+    from mmengine.logging import MMLogger
+    ann = json.load(
+        open(os.path.join(synthetic_root, 'annotations', 'instances_attributes_train2020.json')))
+    ann['annotations'][0]['bbox'][2] = 0  # zero width
+    ann['annotations'][1]['segmentation'] = [[1, 2, 3, 4]]  # 2 points
+    ann['annotations'][2]['bbox'] = [-500, -500, 10, 10]  # outside
+    path = tmp_path / 'ann.json'
+    path.write_text(json.dumps(ann))
+    res = subprocess.run(
+        [sys.executable, DOCTOR,
+         str(path), os.path.join(synthetic_root, 'train')],
+        capture_output=True,
+        text=True)
+    doctor_line = next(line for line in res.stdout.splitlines() if line.startswith('usable'))
+    MMLogger.get_instance('fp-doctor-test', log_file=str(tmp_path / 'run.log'))  # 'current'
+    DATASETS.build(
+        dict(
+            type='FashionpediaDataset',
+            ann_file=str(path),
+            data_prefix=dict(img=os.path.join(synthetic_root, 'train') + '/'),
+            pipeline=[]))
+    log = open(tmp_path / 'run.log').read()
+    log_line = re.search(r'(usable instances: .*)', log).group(1)
+    assert doctor_line == log_line
+    assert 'skipped: 3 (' in doctor_line

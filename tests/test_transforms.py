@@ -87,3 +87,44 @@ def test_pack_splits_attributes_by_ignore_flag():
     assert gt.attributes.shape == (4, 294) and ign.attributes.shape == (1, 294)
     assert ign.attributes[0].argmax().item() == 4
     assert gt.attributes.argmax(1).tolist() == [0, 1, 2, 3]
+
+
+def test_mmdet_tools_recognise_the_loading_pipeline():
+    """mmdet's get_loading_pipeline (analyze_results.py, ...) keeps only its own loader classes:
+    the configs load boxes and masks with LoadAnnotations, attributes with a transform after it."""
+    from conftest import DEMO_CONFIG
+    from mmdet.datasets import get_loading_pipeline
+    from mmengine.config import Config
+    cfg = Config.fromfile(DEMO_CONFIG)
+    for loader in (cfg.train_dataloader, cfg.test_dataloader):
+        types = [t['type'] for t in get_loading_pipeline(loader.dataset.pipeline)]
+        assert types == ['LoadImageFromFile', 'LoadAnnotations']
+
+
+def test_attribute_loader_equals_the_combined_loader():
+    from mmcv.transforms import Compose
+    instances = [
+        dict(
+            bbox=[0, 0, 5, 5],
+            bbox_label=1,
+            ignore_flag=0,
+            attributes=[3, 7],
+            mask=[[0, 0, 5, 0, 5, 5]]),
+        dict(
+            bbox=[1, 1, 4, 4],
+            bbox_label=2,
+            ignore_flag=1,
+            attributes=[],
+            mask=[[1, 1, 4, 1, 4, 4]])
+    ]
+
+    def run(pipeline):
+        return Compose(pipeline)(dict(instances=instances, img_shape=(8, 8), ori_shape=(8, 8)))
+
+    a = run([
+        dict(type='LoadAnnotations', with_bbox=True, with_mask=True),
+        dict(type='LoadFashionpediaAttributes')
+    ])
+    b = run([dict(type='LoadFashionpediaAnnotations', with_bbox=True, with_mask=True)])
+    assert np.array_equal(a['gt_attributes'], b['gt_attributes'])
+    assert a['gt_attributes'].shape == (2, 294) and a['gt_attributes'][0, [3, 7]].tolist() == [1, 1]

@@ -32,7 +32,8 @@ model = dict(
 # mild scale jitter (0.8-1.25) + crop + flip: exercises the attribute-aligned LSJ path
 train_pipeline = [
     dict(type='LoadImageFromFile'),
-    dict(type='LoadFashionpediaAnnotations', with_bbox=True, with_mask=True),
+    dict(type='LoadAnnotations', with_bbox=True, with_mask=True),
+    dict(type='LoadFashionpediaAttributes'),
     dict(type='AlignInstanceFields', transforms=[
         dict(type='RandomResize', scale=image_size, ratio_range=(0.8, 1.25), keep_ratio=True),
         dict(type='RandomCrop', crop_type='absolute_range', crop_size=image_size,
@@ -45,7 +46,8 @@ train_pipeline = [
 test_pipeline = [
     dict(type='LoadImageFromFile'),
     dict(type='Resize', scale=image_size, keep_ratio=True),
-    dict(type='LoadFashionpediaAnnotations', with_bbox=True, with_mask=True),
+    dict(type='LoadAnnotations', with_bbox=True, with_mask=True),
+    dict(type='LoadFashionpediaAttributes'),
     dict(type='PackFashionpediaInputs',
          meta_keys=('img_id', 'img_path', 'ori_shape', 'img_shape', 'scale_factor')),
 ]

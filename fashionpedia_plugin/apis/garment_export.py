@@ -61,7 +61,10 @@ def init_model(config, checkpoint, device='cpu', allow_partial=False):
 
     from .checkpoint import check_checkpoint
     cfg = Config.fromfile(config) if isinstance(config, str) else config
-    pipeline = [t for t in cfg.test_dataloader.dataset.pipeline if 'Annotations' not in t['type']]
+    pipeline = [
+        t for t in cfg.test_dataloader.dataset.pipeline
+        if 'Annotations' not in t['type'] and 'Attributes' not in t['type']
+    ]
     cfg.test_dataloader.dataset.pipeline = pipeline
     with warnings.catch_warnings():  # "checkpoint is None, use COCO classes": set below
         warnings.simplefilter('ignore')

@@ -1,8 +1,9 @@
 from .fashionpedia import FashionpediaDataset
-from .transforms import AlignInstanceFields, LoadFashionpediaAnnotations, PackFashionpediaInputs
+from .transforms import (AlignInstanceFields, LoadFashionpediaAnnotations,
+                         LoadFashionpediaAttributes, PackFashionpediaInputs)
 from .validation import FashionpediaDataError
 
 __all__ = [
     'FashionpediaDataset', 'FashionpediaDataError', 'AlignInstanceFields',
-    'LoadFashionpediaAnnotations', 'PackFashionpediaInputs'
+    'LoadFashionpediaAnnotations', 'LoadFashionpediaAttributes', 'PackFashionpediaInputs'
 ]

@@ -18,7 +18,7 @@ class FashionpediaDataset(CocoDataset):
 
     Each parsed instance carries, next to mmdet's ``bbox``/``bbox_label``/``mask``/
     ``ignore_flag`` (``iscrowd``), an ``attributes`` list of contiguous attribute indices
-    (0..293, ascending official sparse id). ``LoadFashionpediaAnnotations`` turns them into a
+    (0..293, ascending official sparse id). ``LoadFashionpediaAttributes`` turns them into a
     ``(N, 294)`` multi-hot ``gt_attributes``.
 
     The annotation file is validated when the dataset is built: a missing or malformed file,

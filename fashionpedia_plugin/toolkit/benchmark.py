@@ -19,6 +19,8 @@ def without_attributes(pipeline):
         if t['type'] == 'AlignInstanceFields':
             out.extend(t['transforms'])
             continue
+        if t['type'] == 'LoadFashionpediaAttributes':
+            continue
         t['type'] = PLAIN_PIPELINE_MAP.get(t['type'], t['type'])
         t.pop('with_attr', None)
         out.append(t)

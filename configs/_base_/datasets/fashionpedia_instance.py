@@ -13,7 +13,8 @@ backend_args = None
 
 train_pipeline = [
     dict(type='LoadImageFromFile', backend_args=backend_args),
-    dict(type='LoadFashionpediaAnnotations', with_bbox=True, with_mask=True),
+    dict(type='LoadAnnotations', with_bbox=True, with_mask=True),
+    dict(type='LoadFashionpediaAttributes'),
     # RandomCrop and FilterAnnotations drop instances; AlignInstanceFields keeps
     # gt_attributes row-aligned with the boxes and masks they belong to.
     dict(
@@ -32,7 +33,8 @@ train_pipeline = [
 test_pipeline = [
     dict(type='LoadImageFromFile', backend_args=backend_args),
     dict(type='Resize', scale=image_size, keep_ratio=True),
-    dict(type='LoadFashionpediaAnnotations', with_bbox=True, with_mask=True),
+    dict(type='LoadAnnotations', with_bbox=True, with_mask=True),
+    dict(type='LoadFashionpediaAttributes'),
     dict(type='PackFashionpediaInputs',
          meta_keys=('img_id', 'img_path', 'ori_shape', 'img_shape', 'scale_factor')),
 ]

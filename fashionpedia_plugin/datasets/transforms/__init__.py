@@ -1,5 +1,8 @@
 from .alignment import AlignInstanceFields
 from .formatting import PackFashionpediaInputs
-from .loading import LoadFashionpediaAnnotations
+from .loading import LoadFashionpediaAnnotations, LoadFashionpediaAttributes
 
-__all__ = ['AlignInstanceFields', 'LoadFashionpediaAnnotations', 'PackFashionpediaInputs']
+__all__ = [
+    'AlignInstanceFields', 'LoadFashionpediaAnnotations', 'LoadFashionpediaAttributes',
+    'PackFashionpediaInputs'
+]

@@ -15,9 +15,9 @@ class ValLossHook(Hook):
 
     Why: a validation loss that rises while the train loss falls shows over-fitting long before
     AP does (the seed run's AP fell after 8.5k iterations). It needs ground truth in the val
-    pipeline (``LoadFashionpediaAnnotations``, as the configs here have) and costs one more
-    forward per val batch, so it is a switch: on in the demo, off in the real-data configs
-    (add ``custom_hooks = [dict(type='ValLossHook')]``).
+    pipeline (``LoadAnnotations`` + ``LoadFashionpediaAttributes``, as the configs here have)
+    and costs one more forward per val batch, so it is a switch: on in the demo, off in the
+    real-data configs (add ``custom_hooks = [dict(type='ValLossHook')]``).
 
     Eval mode keeps BN statistics untouched; batch augments of the data preprocessor are applied
     as in training.
@@ -39,7 +39,7 @@ class ValLossHook(Hook):
         resize = [i for i, t in enumerate(types) if 'Resize' in t]
         if not load:
             raise ValueError('ValLossHook needs ground truth in the val pipeline (add '
-                             'LoadFashionpediaAnnotations) or remove the hook')
+                             'LoadAnnotations and LoadFashionpediaAttributes) or remove the hook')
         self._rescale = bool(resize) and load[0] > resize[0]
 
     @staticmethod

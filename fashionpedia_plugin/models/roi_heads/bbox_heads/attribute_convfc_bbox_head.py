@@ -120,7 +120,7 @@ class AttributeConvFCBBoxHead(ConvFCBBoxHead):
         for res, gt in zip(sampling_results, batch_gt_instances):
             if 'attributes' not in gt:
                 raise KeyError('AttributeConvFCBBoxHead needs gt_instances.attributes: use '
-                               'LoadFashionpediaAnnotations and PackFashionpediaInputs')
+                               'LoadFashionpediaAttributes and PackFashionpediaInputs')
             attrs = gt.attributes
             num_pos, num_neg = len(res.pos_inds), len(res.neg_inds)
             pos = attrs[res.pos_assigned_gt_inds.long()]
