@@ -44,3 +44,18 @@ def test_infer_writes_masks_cutouts_and_json(trained, synthetic_root, tmp_path):
 def test_infer_bad_inputs(args, needle):
     res = tool(osp.join(TOOLS, 'infer.py'), *args, check=False)
     assert res.returncode == 2 and needle in res.stderr and 'Traceback' not in res.stderr
+
+
+def test_labels_of_overlapping_boxes_do_not_overlap():
+    import cv2
+
+    from fashionpedia_plugin.apis.garment_export import place_labels
+    labels = [(f'garment{i} 0.9{i}', 100 + i, 100 + 2 * i, None) for i in range(4)]
+    boxes = []
+    for text, x, y in place_labels(labels, (320, 320)):
+        (tw, th), base = cv2.getTextSize(text, cv2.FONT_HERSHEY_SIMPLEX, 0.45, 1)
+        boxes.append((x, y, x + tw + 4, y + th + base + 4))
+    for i, a in enumerate(boxes):
+        assert 0 <= a[0] and a[2] <= 320 and 0 <= a[1] and a[3] <= 320
+        for b in boxes[i + 1:]:
+            assert a[2] <= b[0] or b[2] <= a[0] or a[3] <= b[1] or b[3] <= a[1], (a, b)

@@ -97,6 +97,36 @@ def _colour(label):
     return taxonomy.palette()[label % len(taxonomy.CLASSES)][::-1]  # BGR
 
 
+FONT, FONT_SCALE, FONT_THICKNESS = cv2.FONT_HERSHEY_SIMPLEX, 0.45, 1
+
+
+def place_labels(labels, shape):
+    """``[(text, x, y)]``: each label above its box's corner, moved down past labels already
+    placed that it would overlap (our simple stacking; enough for a few garments per torso).
+    ``labels``: ``[(text, x1, y1, colour)]`` in drawing order."""
+    h, w = shape
+    placed, out = [], []
+    for text, x, y, _ in labels:
+        (tw, th), base = cv2.getTextSize(text, FONT, FONT_SCALE, FONT_THICKNESS)
+        bw, bh = tw + 4, th + base + 4
+        x = int(min(max(x, 0), max(w - bw, 0)))
+        y = int(min(max(y - bh, 0), max(h - bh, 0)))
+        while any(x < px + pw and px < x + bw and y < py + ph and py < y + bh
+                  for px, py, pw, ph in placed) and y + 2 * bh <= h:
+            y += bh
+        placed.append((x, y, bw, bh))
+        out.append((text, x, y))
+    return out
+
+
+def draw_label(img, text, x, y):
+    """White text on a dark box: legible on any garment colour."""
+    (tw, th), base = cv2.getTextSize(text, FONT, FONT_SCALE, FONT_THICKNESS)
+    cv2.rectangle(img, (x, y), (x + tw + 4, y + th + base + 4), (32, 32, 32), -1)
+    cv2.putText(img, text, (x + 2, y + th + 2), FONT, FONT_SCALE, (255, 255, 255),
+                FONT_THICKNESS, cv2.LINE_AA)
+
+
 def export_image(model, path, out_dir, score_thr=0.3, keep_classes=None, attr_decoder=None):
     """Run the model on one image and write its files; returns the JSON record.
 
@@ -122,7 +152,7 @@ def export_image(model, path, out_dir, score_thr=0.3, keep_classes=None, attr_de
         decoder = attr_decoder or build_attr_decoder(model.cfg)
         attr_keep = decoder.keep_mask(pred.attr_scores.cpu().numpy(),
                                       [taxonomy.CLASSES.index(names[int(c)]) for c in pred.labels])
-    instances = []
+    instances, labels = [], []
     masks = pred.masks.cpu().numpy().astype(bool) if 'masks' in pred else None
     for k in range(len(pred)):
         label = int(pred.labels[k])
@@ -161,8 +191,9 @@ def export_image(model, path, out_dir, score_thr=0.3, keep_classes=None, attr_de
             ]
         instances.append(rec)
         cv2.rectangle(overlay, (int(x1), int(y1)), (int(x2), int(y2)), _colour(label), 2)
-        cv2.putText(overlay, f'{short} {rec["score"]:.2f}', (int(x1), max(int(y1) - 3, 10)),
-                    cv2.FONT_HERSHEY_SIMPLEX, 0.4, _colour(label), 1, cv2.LINE_AA)
+        labels.append((f'{short} {rec["score"]:.2f}', x1, y1, _colour(label)))
+    for text, x, y in place_labels(labels, overlay.shape[:2]):
+        draw_label(overlay, text, x, y)
     cv2.imwrite(osp.join(d, 'overlay.png'), overlay)
     record = dict(image=path, width=img.shape[1], height=img.shape[0], instances=instances)
     with open(osp.join(d, f'{stem}.json'), 'w') as f:

@@ -68,40 +68,25 @@ def prf(tp, fp, fn):
     return p, r, (2 * p * r / (p + r) if p + r else 0.0)
 
 
+ROW_KEYS = ('level', 'id', 'name', 'supercategory', 'precision', 'recall', 'f1', 'support')
+
+
+def _row(level, aid, name, sup, tp, fp, fn):
+    return dict(zip(ROW_KEYS, (level, aid, name, sup, *prf(tp, fp, fn), int(tp + fn))))
+
+
 def report_rows(pairs):
     """Rows per attribute (with support or predictions) and per super-category (micro)."""
     counts = attribute_counts(pairs)
-    per_attr, per_super = [], []
     sups = np.asarray(taxonomy.ATTRIBUTE_SUPERCATEGORIES)
-    for i, (tp, fp, fn) in enumerate(counts):
-        if tp + fp + fn == 0:
-            continue
-        p, r, f = prf(tp, fp, fn)
-        per_attr.append(
-            dict(
-                level='attribute',
-                id=taxonomy.ATTRIBUTE_IDS[i],
-                name=taxonomy.ATTRIBUTE_NAMES[i],
-                supercategory=sups[i],
-                precision=p,
-                recall=r,
-                f1=f,
-                support=int(tp + fn)))
-    for sup in sorted(set(sups)):
-        tp, fp, fn = counts[sups == sup].sum(0)
-        if tp + fp + fn == 0:
-            continue
-        p, r, f = prf(tp, fp, fn)
-        per_super.append(
-            dict(
-                level='super-category',
-                id='',
-                name=sup,
-                supercategory=sup,
-                precision=p,
-                recall=r,
-                f1=f,
-                support=int(tp + fn)))
+    per_attr = [
+        _row('attribute', taxonomy.ATTRIBUTE_IDS[i], taxonomy.ATTRIBUTE_NAMES[i], sups[i], *c)
+        for i, c in enumerate(counts) if c.sum()
+    ]
+    per_super = [
+        _row('super-category', '', sup, sup, *counts[sups == sup].sum(0))
+        for sup in sorted(set(sups)) if counts[sups == sup].sum()
+    ]
     return per_super + sorted(per_attr, key=lambda r: (-r['support'], r['id']))
 
 

@@ -73,8 +73,9 @@ class AttributeConvFCBBoxHead(ConvFCBBoxHead):
         """x: (R, C_in, 7, 7) RoI features -> (cls_score, bbox_pred, attr_score).
 
         Copied from mmdet 3.3.0 ``mmdet/models/roi_heads/bbox_heads/convfc_bbox_head.py``
-        (``ConvFCBBoxHead.forward``, whose shared feature is local to it); differs only in
-        ``attr_score = self.fc_attr(x)`` on the shared feature and the third return value.
+        (``ConvFCBBoxHead.forward``, whose shared feature is local to it; its two branches are
+        :meth:`_branch`); differs only in ``attr_score = self.fc_attr(x)`` on the shared feature
+        and the third return value.
         """
         for conv in self.shared_convs:
             x = conv(x)
@@ -85,26 +86,23 @@ class AttributeConvFCBBoxHead(ConvFCBBoxHead):
             for fc in self.shared_fcs:
                 x = self.relu(fc(x))
         attr_score = self.fc_attr(x)
-        x_cls, x_reg = x, x
-        for conv in self.cls_convs:
-            x_cls = conv(x_cls)
-        if x_cls.dim() > 2:
-            if self.with_avg_pool:
-                x_cls = self.avg_pool(x_cls)
-            x_cls = x_cls.flatten(1)
-        for fc in self.cls_fcs:
-            x_cls = self.relu(fc(x_cls))
-        for conv in self.reg_convs:
-            x_reg = conv(x_reg)
-        if x_reg.dim() > 2:
-            if self.with_avg_pool:
-                x_reg = self.avg_pool(x_reg)
-            x_reg = x_reg.flatten(1)
-        for fc in self.reg_fcs:
-            x_reg = self.relu(fc(x_reg))
+        x_cls = self._branch(x, self.cls_convs, self.cls_fcs)
+        x_reg = self._branch(x, self.reg_convs, self.reg_fcs)
         cls_score = self.fc_cls(x_cls) if self.with_cls else None
         bbox_pred = self.fc_reg(x_reg) if self.with_reg else None
         return cls_score, bbox_pred, attr_score
+
+    def _branch(self, x, convs, fcs):
+        """The class or box branch of ``ConvFCBBoxHead.forward`` (same steps)."""
+        for conv in convs:
+            x = conv(x)
+        if x.dim() > 2:
+            if self.with_avg_pool:
+                x = self.avg_pool(x)
+            x = x.flatten(1)
+        for fc in fcs:
+            x = self.relu(fc(x))
+        return x
 
     def attr_targets(self, sampling_results, batch_gt_instances):
         """Targets of the sampled RoIs.
