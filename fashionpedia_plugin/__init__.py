@@ -11,5 +11,6 @@ from .engine import *  # noqa: F401,F403
 from .evaluation import *  # noqa: F401,F403
 from .models import *  # noqa: F401,F403
 from .version import __version__
+from .visualization import *  # noqa: F401,F403
 
 __all__ = ['__version__']

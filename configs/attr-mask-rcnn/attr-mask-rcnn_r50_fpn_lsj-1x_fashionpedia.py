@@ -10,3 +10,6 @@ _base_ = [
 # LSJ crops are 1024x1024; pad every batch to exactly that size
 model = dict(data_preprocessor=dict(
     batch_augments=[dict(type='BatchFixedSizePad', size=(1024, 1024), pad_mask=True)]))
+# overlays (test.py --show-dir, browse_dataset.py, the inferencer) show class + attributes,
+# decoded as the metric decodes them
+visualizer = dict(type='FashionpediaVisualizer', attr_decoder={{_base_.attr_decoder}})

@@ -81,3 +81,5 @@ default_hooks = dict(
     logger=dict(interval=20),
     checkpoint=dict(interval=val_interval, max_keep_ckpts=2))
 randomness = dict(seed=0)
+# overlays show class + attributes, decoded as the metric decodes them
+visualizer = dict(type='FashionpediaVisualizer', attr_decoder={{_base_.attr_decoder}})

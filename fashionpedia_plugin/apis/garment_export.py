@@ -56,10 +56,6 @@ def init_model(config, checkpoint, device='cpu', allow_partial=False):
     the checkpoint checked against the model first (:func:`.checkpoint.check_checkpoint`)."""
     from mmdet.apis import init_detector
     from mmengine.config import Config
-    from mmengine.logging import MMLogger
-    from mmengine.runner import load_checkpoint
-
-    from .checkpoint import check_checkpoint
     cfg = Config.fromfile(config) if isinstance(config, str) else config
     pipeline = [
         t for t in cfg.test_dataloader.dataset.pipeline
@@ -69,13 +65,23 @@ def init_model(config, checkpoint, device='cpu', allow_partial=False):
     with warnings.catch_warnings():  # "checkpoint is None, use COCO classes": set below
         warnings.simplefilter('ignore')
         model = init_detector(cfg, None, device=device)
+    load_checked(model, checkpoint, allow_partial)
+    return model.to(device).eval()
+
+
+def load_checked(model, checkpoint, allow_partial=False):
+    """Check ``checkpoint`` against ``model``, load it, and take its ``dataset_meta`` (classes,
+    palette of the training data; the official taxonomy when the checkpoint has none)."""
+    from mmengine.logging import MMLogger
+    from mmengine.runner import load_checkpoint
+
+    from .checkpoint import check_checkpoint
     check_checkpoint(model, checkpoint, allow_partial, MMLogger.get_current_instance())
     ckpt = load_checkpoint(model, checkpoint, map_location='cpu')
     meta = ckpt.get('meta', {}) if isinstance(ckpt, dict) else {}
-    # as init_detector: classes/palette of the training data, else the official taxonomy
     model.dataset_meta = {k.lower(): v for k, v in meta.get('dataset_meta', {}).items()} or \
         dict(classes=taxonomy.CLASSES, palette=taxonomy.palette())
-    return model.to(device).eval()
+    return model
 
 
 def build_attr_decoder(cfg, override=None):
@@ -123,8 +129,8 @@ def draw_label(img, text, x, y):
     """White text on a dark box: legible on any garment colour."""
     (tw, th), base = cv2.getTextSize(text, FONT, FONT_SCALE, FONT_THICKNESS)
     cv2.rectangle(img, (x, y), (x + tw + 4, y + th + base + 4), (32, 32, 32), -1)
-    cv2.putText(img, text, (x + 2, y + th + 2), FONT, FONT_SCALE, (255, 255, 255),
-                FONT_THICKNESS, cv2.LINE_AA)
+    cv2.putText(img, text, (x + 2, y + th + 2), FONT, FONT_SCALE, (255, 255, 255), FONT_THICKNESS,
+                cv2.LINE_AA)
 
 
 def export_image(model, path, out_dir, score_thr=0.3, keep_classes=None, attr_decoder=None):

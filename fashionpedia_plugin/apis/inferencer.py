@@ -1,0 +1,79 @@
+"""``FashionpediaInferencer``: mmdet's ``DetInferencer`` whose predictions carry attributes."""
+import os.path as osp
+import warnings
+
+import mmengine
+import numpy as np
+from mmdet.apis import DetInferencer
+
+from .. import taxonomy
+
+
+class FashionpediaInferencer(DetInferencer):
+    """Same call as ``DetInferencer`` (``inferencer('photo.jpg', out_dir=..., show=...)``);
+    each prediction also has, per instance, ``attribute_ids``, ``attribute_names`` and
+    ``attribute_scores`` (decoded by the config's ``test_evaluator.attr_decoder``, or
+    ``attr_decoder``: a decoder config or the JSON of ``tune_attributes.py``), and
+    ``class_names``. The checkpoint is checked against the model first (``apis/checkpoint.py``;
+    ``allow_partial`` to load one that does not fit). Visualisations use the config's
+    visualizer (``FashionpediaVisualizer`` in this project's configs: class + attributes).
+
+    Example::
+
+        inferencer = FashionpediaInferencer(CONFIG, CHECKPOINT, device='cpu')
+        pred = inferencer('photo.jpg')['predictions'][0]
+    """
+
+    def __init__(self,
+                 model=None,
+                 weights=None,
+                 device=None,
+                 scope='mmdet',
+                 palette='none',
+                 show_progress=True,
+                 attr_decoder=None,
+                 allow_partial=False):
+        self._allow_partial = allow_partial
+        super().__init__(model, weights, device, scope, palette, show_progress)
+        from .garment_export import build_attr_decoder
+        self.attr_decoder = build_attr_decoder(self.cfg, attr_decoder)
+
+    def _init_model(self, cfg, weights, device='cpu'):
+        """``DetInferencer._init_model`` with the checkpoint checked before it is loaded."""
+        from .garment_export import load_checked
+        with warnings.catch_warnings():  # "checkpoint is None, use COCO classes": set below
+            warnings.simplefilter('ignore')
+            model = super()._init_model(cfg, None, device)
+        if weights is not None:
+            load_checked(model, weights, self._allow_partial)
+        return model
+
+    def pred2dict(self, data_sample, pred_out_dir=''):
+        """``DetInferencer.pred2dict`` + attributes, written to the same ``preds/*.json``."""
+        result = super().pred2dict(data_sample, '')  # the parent would write before we add
+        self._add_attributes(data_sample, result)
+        if pred_out_dir:
+            # the parent's file naming (mmdet 3.3.0 mmdet/apis/det_inferencer.py, pred2dict)
+            if 'img_path' in data_sample:
+                name = osp.splitext(osp.basename(data_sample.img_path))[0]
+            else:
+                name = str(self.num_predicted_imgs)
+                self.num_predicted_imgs += 1
+            mmengine.dump(result, osp.join(pred_out_dir, 'preds', name + '.json'))
+        return result
+
+    def _add_attributes(self, data_sample, result):
+        pred = data_sample.pred_instances
+        names = self.model.dataset_meta.get('classes', taxonomy.CLASSES)
+        labels = [int(c) for c in pred.labels]
+        result['class_names'] = [names[c] for c in labels]
+        if 'attr_scores' not in pred:
+            return
+        scores = pred.attr_scores.cpu().numpy()
+        keep = self.attr_decoder.keep_mask(scores,
+                                           [taxonomy.CLASSES.index(names[c]) for c in labels])
+        idx = [np.flatnonzero(k) for k in keep]
+        result['attribute_ids'] = [[taxonomy.ATTRIBUTE_IDS[j] for j in i] for i in idx]
+        result['attribute_names'] = [[taxonomy.ATTRIBUTE_NAMES[j] for j in i] for i in idx]
+        result['attribute_scores'] = [[round(float(s[j]), 4) for j in i]
+                                      for s, i in zip(scores, idx)]

@@ -1,0 +1,3 @@
+from .fashionpedia_visualizer import FashionpediaVisualizer
+
+__all__ = ['FashionpediaVisualizer']
