@@ -15,7 +15,7 @@ def test_there_are_configs():
     names = {osp.basename(p) for p in CONFIGS}
     assert 'attr-mask-rcnn_r50_fpn_lsj-1x_fashionpedia.py' in names
     assert 'mask-rcnn_r50_fpn_seed-240k_fashionpedia.py' in names
-    assert len(CONFIGS) >= 7
+    assert len(CONFIGS) >= 8
 
 
 @pytest.mark.parametrize('path', CONFIGS, ids=[osp.relpath(p, REPO) for p in CONFIGS])
@@ -34,19 +34,29 @@ def test_config_loads_and_model_builds(path):
     assert cfg.train_dataloader.dataset.type == 'FashionpediaDataset'
 
 
-@pytest.mark.parametrize('schedule,iters,steps', [('1x', 90000, [80000, 86667]),
-                                                  ('2x', 180000, [160000, 173333]),
-                                                  ('3x', 270000, [240000, 260000]),
-                                                  ('6x', 540000, [480000, 520000])])
-def test_paper_schedules(schedule, iters, steps):
+# (iterations, drops) at total batch 16 and the official steps x batch they convert, by images
+SCHEDULES = {
+    '1x': (90000, [60000, 80000], (22500, 64, [15000, 20000])),  # model_config.py template
+    '2x': (180000, [120000, 160000], None),  # derived: twice the template 1x
+    '3x': (270000, [240000, 260000], (16875, 256, [15000, 16250])),  # yaml/r50fpn_amrcnn.yaml
+    '6x': (540000, [510000, 530000], (33750, 256, [31875, 33125])),  # SpineNet 6x yamls
+}
+
+
+@pytest.mark.parametrize('schedule', sorted(SCHEDULES))
+def test_paper_schedules(schedule):
+    iters, steps, official = SCHEDULES[schedule]
     name = f'attr-mask-rcnn_r50_fpn_lsj-{schedule}_fashionpedia.py'
     cfg = Config.fromfile(osp.join(REPO, 'configs', 'attr-mask-rcnn', name))
     assert cfg.train_cfg.max_iters == iters
     step = [s for s in cfg.param_scheduler if s.type == 'MultiStepLR'][0]
     assert step.milestones == steps and step.end == iters
-    # same fractions as the official 3x config: 15,000 / 16,875 and 16,250 / 16,875
-    assert abs(steps[0] / iters - 15000 / 16875) < 1e-4
-    assert abs(steps[1] / iters - 16250 / 16875) < 1e-4
+    if official is not None:  # the same images seen as the official schedule, and drops
+        total, batch, drops = official
+        assert iters * 16 == total * batch
+        assert [m * 16 for m in steps] == [d * batch for d in drops]
+    warmup = [s for s in cfg.param_scheduler if s.type == 'LinearLR'][0]
+    assert warmup.end * 16 == 500 * 256  # official warm-up: 500 steps at batch 256
     assert cfg.auto_scale_lr.base_batch_size == 16
-    assert cfg.optim_wrapper.optimizer.lr == 0.02
+    assert cfg.optim_wrapper.optimizer.lr * 256 / 16 == pytest.approx(0.32)
     assert cfg.default_hooks.checkpoint.save_best == 'fashionpedia/segm_mAP'

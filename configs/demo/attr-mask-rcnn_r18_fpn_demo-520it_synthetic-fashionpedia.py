@@ -6,7 +6,7 @@
 # 520 iterations x 4 images = 2,080 images = 6.9 epochs over 300 images, validation (with val
 # loss) at 260 and 520; the measured time is in the README.
 _base_ = [
-    '../_base_/models/attr-mask-rcnn_r50_fpn.py',
+    '../_base_/models/attr-mask-rcnn_r50_fpn_mmdet-style.py',
     '../_base_/datasets/fashionpedia_instance.py',
     '../_base_/schedules/schedule_1x.py',  # + mmdet's default runtime; shortened below
 ]
@@ -70,8 +70,10 @@ param_scheduler = [
     dict(type='MultiStepLR', begin=0, end=max_iters, by_epoch=False, milestones=milestones,
          gamma=0.1),
 ]
+# weight decay on every parameter (from scratch, small data: our choice), gradient clipping
 optim_wrapper = dict(
-    optimizer=dict(lr=0.02, weight_decay=1e-4), clip_grad=dict(max_norm=10, norm_type=2))
+    optimizer=dict(lr=0.02, weight_decay=1e-4), clip_grad=dict(max_norm=10, norm_type=2),
+    paramwise_cfg=None)
 auto_scale_lr = dict(base_batch_size=4)
 
 # + validation loss next to the metrics (off by default on real data: one more forward per

@@ -1,15 +1,28 @@
-# Plain Mask R-CNN R50-FPN (no attribute branch, mmdet's 2fc box head) on Fashionpedia, same data,
-# LSJ and 1x schedule as the attribute model: the baseline for "what do attributes cost".
-_base_ = [
-    'mmdet::_base_/models/mask-rcnn_r50_fpn.py',
-    '../_base_/datasets/fashionpedia_instance.py',
-    '../_base_/schedules/schedule_1x.py',  # + mmdet's default runtime
-]
+# Mask R-CNN R50-FPN on the official network recipe without the attribute branch: the 4conv1fc
+# box head with BN (Shared4Conv1FCBBoxHead), same data, LSJ and 1x schedule as
+# attr-mask-rcnn_r50_fpn_lsj-1x. The baseline for "what do attributes cost / change".
+_base_ = '../attr-mask-rcnn/attr-mask-rcnn_r50_fpn_lsj-1x_fashionpedia.py'
 
+norm_cfg = {{_base_.norm_cfg}}
 model = dict(
-    data_preprocessor=dict(
-        batch_augments=[dict(type='BatchFixedSizePad', size=(1024, 1024), pad_mask=True)]),
-    roi_head=dict(bbox_head=dict(num_classes=46), mask_head=dict(num_classes=46)))
-# no attribute predictions: report COCO AP only
+    roi_head=dict(
+        type='StandardRoIHead',
+        bbox_head=dict(
+            _delete_=True,
+            type='Shared4Conv1FCBBoxHead',
+            in_channels=256,
+            conv_out_channels=256,
+            fc_out_channels=1024,
+            roi_feat_size=7,
+            num_classes=46,
+            norm_cfg=norm_cfg,
+            bbox_coder=dict(type='DeltaXYWHBBoxCoder', target_means=[0., 0., 0., 0.],
+                            target_stds=[0.1, 0.1, 0.2, 0.2]),
+            reg_class_agnostic=False,
+            loss_cls=dict(type='CrossEntropyLoss', use_sigmoid=False, loss_weight=1.0),
+            loss_bbox=dict(type='SmoothL1Loss', beta=1.0, loss_weight=1.0))))
+# no attribute predictions: report COCO AP only; overlays without attributes
 val_evaluator = dict(attribute_metric=False)
 test_evaluator = val_evaluator
+visualizer = dict(_delete_=True, type='DetLocalVisualizer',
+                  vis_backends=[dict(type='LocalVisBackend')], name='visualizer')

@@ -1,0 +1,262 @@
+"""``config_diff.py --recipe``: a resolved config against the official recipe itself.
+
+The recipe is data (``official_recipe.json`` beside this module: each entry's value and the
+official file it comes from); each entry has a reader below that finds our config's value,
+whatever file it was set in. Statuses: ``match``, ``deviates``, ``documented`` (a deviation the
+recipe file explains: batch 16 by design, no BN in mmdet's RPN head, ...), ``n/a`` (the source
+says nothing, or the config has no such part).
+"""
+import json
+import math
+import os.path as osp
+
+RECIPE_FILE = osp.join(osp.dirname(__file__), 'official_recipe.json')
+TRAIN_IMAGES = 45623  # Fashionpedia train2020, for epochs
+
+
+def load_recipe(path=RECIPE_FILE):
+    with open(path) as f:
+        return json.load(f)
+
+
+def _get(d, *keys, default=None):
+    for k in keys:  # dicts, ConfigDicts and the Config itself
+        if not hasattr(d, 'get') or d.get(k) is None:
+            return default
+        d = d.get(k)
+    return d
+
+
+def _norms(cfg):
+    m = cfg.model
+    return [
+        _get(m, 'backbone', 'norm_cfg'),
+        _get(m, 'neck', 'norm_cfg'),
+        _get(m, 'roi_head', 'bbox_head', 'norm_cfg'),
+        _get(m, 'roi_head', 'mask_head', 'norm_cfg')
+    ]
+
+
+def _pipeline(cfg):
+    out = []
+    for t in cfg.train_dataloader.dataset.get('pipeline', []):
+        out.append(t)
+        out.extend(t.get('transforms', []))
+    return out
+
+
+def _levels(strides):
+    return f'P{int(math.log2(strides[0]))}-P{int(math.log2(strides[-1]))}'
+
+
+def _roi_mapping(cfg):
+    ext = _get(cfg.model, 'roi_head', 'bbox_roi_extractor')
+    if not ext:
+        return None
+    strides, finest = ext['featmap_strides'], ext.get('finest_scale', 56)
+    # mmdet: index floor(log2(side / finest)) -> level log2(strides[0]) + index: P4 from
+    canonical = finest * 2**(4 - int(math.log2(strides[0])))
+    return f'{_levels(strides)}, {canonical:g} px at P4'
+
+
+def _loss(loss):
+    if not loss:
+        return None
+    if loss['type'] == 'SmoothL1Loss':
+        beta = loss.get('beta', 1.0)
+        return f'smooth L1 beta {"1/9" if abs(beta - 1 / 9) < 1e-9 else f"{beta:g}"}'
+    return loss['type'].replace('Loss', ' loss').replace('L1 loss', 'L1')
+
+
+def _head(cfg):
+    h = _get(cfg.model, 'roi_head', 'bbox_head') or {}
+    convs, fcs = h.get('num_shared_convs', 0), h.get('num_shared_fcs', 2)
+    if h.get('type') in ('Shared2FCBBoxHead', ):
+        convs, fcs = 0, 2
+    if h.get('type') == 'Shared4Conv1FCBBoxHead':
+        convs, fcs = 4, 1
+    bn = ', BN' if h.get('norm_cfg') else ''
+    return f'{convs} conv + {fcs} fc {h.get("fc_out_channels", 1024)}{bn}'.replace('0 conv + ', '')
+
+
+def _schedule(cfg, gpus):
+    tc = cfg.train_cfg
+    batch = cfg.train_dataloader.batch_size * gpus
+    if 'max_iters' not in tc:
+        return None, None
+    drops = []
+    for s in cfg.get('param_scheduler', []) or []:
+        if s.get('type') == 'MultiStepLR':
+            drops = [m * batch for m in s['milestones']]
+    return tc.max_iters * batch, drops
+
+
+def _warmup(cfg, gpus):
+    for s in cfg.get('param_scheduler', []) or []:
+        if s.get('type') == 'LinearLR':
+            return s['end'] * cfg.train_dataloader.batch_size * gpus
+    return 0
+
+
+def _jitter(cfg):
+    for t in _pipeline(cfg):
+        if t['type'] == 'RandomResize':
+            return [max(t['scale']), list(t.get('ratio_range') or [1.0, 1.0])]
+        if t['type'] == 'Resize':
+            return [max(t['scale']), [1.0, 1.0]]
+    return None
+
+
+def _attribute(cfg):
+    h = _get(cfg.model, 'roi_head', 'bbox_head') or {}
+    return h.get('attr_target', 'official') if 'AttributeConvFCBBoxHead' in h.get('type', '') \
+        else 'absent (no attributes learned)'
+
+
+def _decay_scope(cfg):
+    pw = cfg.optim_wrapper.get('paramwise_cfg') or {}
+    if pw.get('norm_decay_mult') == 0 and pw.get('bias_decay_mult') == 0:
+        return 'kernels only'
+    return 'all parameters'
+
+
+def read_ours(cfg, gpus):
+    """Our config's value of every recipe entry."""
+    m = cfg.model
+    norms = _norms(cfg)
+    anchor = _get(m, 'rpn_head', 'anchor_generator') or {}
+    test = _get(m, 'test_cfg', 'rcnn') or {}
+    sampler = _get(m, 'train_cfg', 'rcnn', 'sampler') or {}
+    batch = cfg.train_dataloader.batch_size * gpus
+    images, drops = _schedule(cfg, gpus)
+    bb_norm = _get(m, 'backbone', 'norm_cfg') or {}
+    init = _get(m, 'backbone', 'init_cfg')
+    return {
+        'norm layers':
+        '/'.join(sorted({n['type']
+                         for n in norms if n})),
+        'norm trainable':
+        bool(
+            bb_norm.get('requires_grad', True)
+            and not _get(m, 'backbone', 'norm_eval', default=True)),
+        'norm momentum / eps (torch)': [bb_norm.get('momentum', 0.1),
+                                        bb_norm.get('eps', 1e-5)],
+        'frozen backbone stages':
+        _get(m, 'backbone', 'frozen_stages', default=-1),
+        'FPN levels':
+        None if not anchor else _levels(anchor['strides']),
+        'FPN batch norm':
+        bool(_get(m, 'neck', 'norm_cfg')),
+        'RPN conv batch norm':
+        False,  # mmdet's RPNHead builds its conv without a norm
+        'anchor side / ratios': [f'{anchor["scales"][0]:g} x stride',
+                                 sorted(anchor['ratios'])] if anchor else None,
+        'RoI level mapping':
+        _roi_mapping(cfg),
+        'box head':
+        _head(cfg),
+        'mask head': (f'{_get(m, "roi_head", "mask_head", "num_convs", default=4)} conv' +
+                      (', BN' if _get(m, 'roi_head', 'mask_head', 'norm_cfg') else '')),
+        'RPN box loss':
+        _loss(_get(m, 'rpn_head', 'loss_bbox')),
+        'R-CNN box loss':
+        _loss(_get(m, 'roi_head', 'bbox_head', 'loss_bbox')),
+        'RoIs sampled per image / fg fraction': [sampler.get('num'),
+                                                 sampler.get('pos_fraction')],
+        'attribute branch and target':
+        _attribute(cfg),
+        'attribute threshold':
+        _get(cfg, 'val_evaluator', 'attr_decoder', 'score_thr'),
+        'optimizer momentum':
+        cfg.optim_wrapper.optimizer.get('momentum'),
+        'weight decay':
+        cfg.optim_wrapper.optimizer.get('weight_decay'),
+        'weight decay scope':
+        _decay_scope(cfg),
+        'total batch':
+        batch,
+        'lr per image':
+        cfg.optim_wrapper.optimizer.lr / batch,
+        'warm-up (images)':
+        _warmup(cfg, gpus),
+        'schedule (images seen)':
+        images,
+        'lr drops (images seen)':
+        drops,
+        'input size / scale jitter':
+        _jitter(cfg),
+        'test score / NMS / detections':
+        [test.get('score_thr'),
+         _get(test, 'nms', 'iou_threshold'),
+         test.get('max_per_img')],
+        'backbone initialisation':
+        (init or {}).get('checkpoint') if isinstance(init, dict) else 'from scratch',
+    }
+
+
+def _close(a, b):
+    if isinstance(a, (int, float)) and isinstance(b, (int, float)):
+        return math.isclose(a, b, rel_tol=0.02)
+    if isinstance(a, (list, tuple)) and isinstance(b, (list, tuple)):
+        return len(a) == len(b) and all(_close(x, y) for x, y in zip(a, b))
+    return a == b
+
+
+def intended_gpus(cfg):
+    """The number of GPUs a config is written for: ``auto_scale_lr.base_batch_size`` (the total
+    batch its lr is set for) / ``batch_size`` (per GPU)."""
+    base = _get(cfg, 'auto_scale_lr', 'base_batch_size')
+    per_gpu = cfg.train_dataloader.batch_size
+    return max(1, base // per_gpu) if base else 1
+
+
+def check(cfg, recipe=None, schedule='3x', gpus=None):
+    """Rows ``(entry, ours, official, status, source or note)``; ``gpus`` default:
+    :func:`intended_gpus`."""
+    recipe = recipe or load_recipe()
+    gpus = gpus or intended_gpus(cfg)
+    ours = read_ours(cfg, gpus)
+    rows = []
+    for name, entry in recipe['entries'].items():
+        official = entry['value']
+        if isinstance(official, dict):
+            official = official[schedule]
+        mine = ours.get(name)
+        if official is None or mine is None:
+            status = 'n/a'
+        elif _close(mine, official):
+            status = 'match'
+        elif entry.get('documented') and all(
+                _close(ours.get(dep), recipe['entries'][dep]['value'])
+                for dep in entry.get('documented_if', [])):
+            status = 'documented'
+        else:
+            status = 'deviates'
+        note = entry['source'] + (f'; {entry["documented"]}' if status == 'documented' else '')
+        rows.append((name, mine, official, status, note))
+    return rows
+
+
+def images_text(v):
+    if isinstance(v, list):
+        return '[' + ', '.join(images_text(x) for x in v) + ']'
+    if isinstance(v, (int, float)) and v >= 1e5:
+        return f'{v / 1e6:.2f} M'
+    return f'{v:g}' if isinstance(v, float) else str(v)
+
+
+def format_check(rows):
+    w = max(len(r[0]) for r in rows)
+    lines = [f'{"entry":<{w}}  {"status":<10}  {"ours":<28}  {"official":<28}  source']
+    for name, mine, official, status, note in rows:
+        ours, theirs = images_text(mine), images_text(official)
+        if name == 'schedule (images seen)':
+            ours += f' ({mine / TRAIN_IMAGES:.0f} ep)' if mine else ''
+            theirs += f' ({official / TRAIN_IMAGES:.0f} ep)'
+        lines.append(f'{name:<{w}}  {status:<10}  {ours:<28}  {theirs:<28}  {note}')
+    counts = {
+        s: sum(1 for r in rows if r[3] == s)
+        for s in ('match', 'deviates', 'documented', 'n/a')
+    }
+    lines.append('\n' + ', '.join(f'{n} {s}' for s, n in counts.items()))
+    return '\n'.join(lines)
