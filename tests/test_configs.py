@@ -60,3 +60,27 @@ def test_paper_schedules(schedule):
     assert cfg.auto_scale_lr.base_batch_size == 16
     assert cfg.optim_wrapper.optimizer.lr * 256 / 16 == pytest.approx(0.32)
     assert cfg.default_hooks.checkpoint.save_best == 'fashionpedia/segm_mAP'
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize('path', CONFIGS, ids=[osp.relpath(p, REPO) for p in CONFIGS])
+def test_one_cpu_training_step(path, synthetic_root, tmp_path):
+    """Every config trains one step on CPU (its own pipeline and model; synthetic data, batch 1,
+    no pretrained weights, no validation)."""
+    import numpy as np
+    from conftest import tiny_cfg_options
+
+    from fashionpedia_plugin.toolkit.launch import build_train_runner
+    opts = [
+        o for o in tiny_cfg_options(synthetic_root, str(tmp_path), max_iters=1)
+        if 'val_' not in o and 'evaluator' not in o and not o.startswith('test_')
+    ]
+    opts += [
+        'model.backbone.init_cfg=None', 'train_dataloader.batch_size=1', 'val_cfg=None',
+        'val_dataloader=None', 'val_evaluator=None', 'default_hooks.checkpoint.save_best=None',
+        'train_dataloader.dataset.filter_cfg.min_size=0'
+    ]
+    runner = build_train_runner([path, '--work-dir', str(tmp_path), '--cfg-options', *opts])
+    runner.train()
+    assert runner.iter == 1
+    assert np.isfinite(runner.message_hub.get_scalar('train/loss').current())

@@ -1,5 +1,5 @@
 # Attribute-Mask R-CNN R50-FPN, LSJ 1024, Fashionpedia 1x (90k iterations x 16 ~= 31.6 epochs).
-# Paper (val, IoU / IoU+F1): box AP 38.7 / 26.6, mask AP 34.3 / 25.5.
+# Official results (tensorflow/tpu projects/fashionpedia/README.md; val, IoU / IoU+F1): box AP 38.7 / 26.6, mask AP 34.3 / 25.5.
 # Train: tools/dist_train.sh configs/attr-mask-rcnn/attr-mask-rcnn_r50_fpn_lsj-1x_fashionpedia.py 8
 _base_ = [
     '../_base_/models/attr-mask-rcnn_r50_fpn.py',

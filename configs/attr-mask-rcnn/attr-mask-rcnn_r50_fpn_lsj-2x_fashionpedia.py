@@ -1,7 +1,7 @@
 # Attribute-Mask R-CNN R50-FPN, LSJ 1024, Fashionpedia 2x: 180,000 iterations x 16 images
 # = 2.88 M images ~= 63 epochs over 45,623. No official 2x config is released: derived (our
 # choice) as twice the template 1x, drops at its 2/3 and 8/9.
-# Paper (val, IoU / IoU+F1): box AP 41.6 / 29.3, mask AP 38.1 / 28.5.
+# Official results (tensorflow/tpu projects/fashionpedia/README.md; val, IoU / IoU+F1): box AP 41.6 / 29.3, mask AP 38.1 / 28.5.
 _base_ = './attr-mask-rcnn_r50_fpn_lsj-1x_fashionpedia.py'
 
 max_iters = 180000

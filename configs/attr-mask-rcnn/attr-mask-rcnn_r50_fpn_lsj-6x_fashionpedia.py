@@ -2,7 +2,7 @@
 # = 8.64 M images ~= 189 epochs over 45,623. No official R50 6x config is released: the drops
 # follow the official SpineNet 6x yamls (31,875 and 33,125 of 33,750 steps) -> 510,000 and
 # 530,000 at 16 (derived, our choice).
-# Paper (val, IoU / IoU+F1): box AP 42.9 / 31.2, mask AP 38.9 / 30.2.
+# Official results (tensorflow/tpu projects/fashionpedia/README.md; val, IoU / IoU+F1): box AP 42.9 / 31.2, mask AP 38.9 / 30.2.
 _base_ = './attr-mask-rcnn_r50_fpn_lsj-1x_fashionpedia.py'
 
 max_iters = 540000

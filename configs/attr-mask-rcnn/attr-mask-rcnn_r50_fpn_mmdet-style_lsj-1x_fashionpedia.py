@@ -5,7 +5,9 @@
 _base_ = './attr-mask-rcnn_r50_fpn_lsj-1x_fashionpedia.py'
 
 model = dict(
-    backbone=dict(frozen_stages=1, norm_eval=True, norm_cfg=dict(type='BN', requires_grad=True)),
+    backbone=dict(
+        frozen_stages=1, norm_eval=True,
+        norm_cfg=dict(_delete_=True, type='BN', requires_grad=True)),
     neck=dict(_delete_=True, type='FPN', in_channels=[256, 512, 1024, 2048], out_channels=256,
               num_outs=5),
     rpn_head=dict(
@@ -14,7 +16,7 @@ model = dict(
     roi_head=dict(
         bbox_roi_extractor=dict(featmap_strides=[4, 8, 16, 32], finest_scale=56),
         mask_roi_extractor=dict(featmap_strides=[4, 8, 16, 32], finest_scale=56),
-        bbox_head=dict(norm_cfg=dict(type='SyncBN', requires_grad=True),
+        bbox_head=dict(norm_cfg=dict(_delete_=True, type='SyncBN', requires_grad=True),
                        loss_bbox=dict(_delete_=True, type='L1Loss', loss_weight=1.0)),
         mask_head=dict(norm_cfg=None)),
     train_cfg=dict(rcnn=dict(assigner=dict(match_low_quality=True))))

@@ -14,7 +14,10 @@ not part of the official recipe):
 Saved as a small JSON (``tools/analysis_tools/build_attribute_prior.py``); the decoder also
 accepts the annotation file itself and builds the prior on start.
 """
+import functools
 import json
+import os
+import os.path as osp
 from collections import Counter, defaultdict
 
 from .. import taxonomy
@@ -65,8 +68,22 @@ def build_attribute_prior(data, source='<annotations>', min_support=5):
         exclusive_groups=groups)
 
 
+@functools.lru_cache(maxsize=8)
+def _load_attribute_prior(path, mtime, min_support):
+    return _read_prior(path, min_support)
+
+
 def load_attribute_prior(path, min_support=5):
-    """A prior JSON written by :func:`save_attribute_prior`, or an annotation file to count."""
+    """A prior JSON written by :func:`save_attribute_prior`, or an annotation file to count.
+    Cached per file (the metric, the visualiser and the tools may each build a decoder); the
+    returned dict is shared: do not modify it."""
+    path = osp.abspath(path)
+    if not osp.isfile(path):
+        raise FashionpediaDataError(f'{path}: attribute prior not found')
+    return _load_attribute_prior(path, os.stat(path).st_mtime_ns, min_support)
+
+
+def _read_prior(path, min_support):
     data = load_json(path, 'attribute prior')
     if isinstance(data, dict) and data.get('format') == FORMAT:
         return data

@@ -175,9 +175,9 @@ def test_main(argv=None):
     if (args.attr_decoder or (args.out or '').endswith('.json')) and not fp_metric:
         raise CLIError('--out .json and --attr-decoder need test_evaluator of type '
                        'FashionpediaMetric')
-    if args.attr_decoder:
-        from ..datasets.validation import load_json
-        cfg.test_evaluator.attr_decoder = load_json(args.attr_decoder, 'attribute decoder')
+    if args.attr_decoder:  # checked (and its prior read) before anything is built
+        from ..models.task_modules import AttributeDecoder
+        cfg.test_evaluator.attr_decoder = AttributeDecoder.from_file(args.attr_decoder).to_config()
     tmp = None
     if args.out and args.out.endswith('.json'):
         tmp = tempfile.mkdtemp(prefix='fp-out-')
@@ -193,7 +193,10 @@ def test_main(argv=None):
         from mmdet.evaluation import DumpDetResults
         runner.test_evaluator.metrics.append(DumpDetResults(out_file_path=args.out))
     metrics = runner.test()
-    if tmp is not None:
+    from mmengine.dist import is_main_process
+    if tmp is not None and not is_main_process():  # rank 0 evaluates and writes the files
+        shutil.rmtree(tmp, ignore_errors=True)
+    elif tmp is not None:
         os.makedirs(osp.dirname(osp.abspath(args.out)), exist_ok=True)
         prefix = osp.join(tmp, 'results')
         main = prefix + '.segm.json' if osp.exists(prefix + '.segm.json') else prefix + '.bbox.json'

@@ -75,8 +75,8 @@ def _head(cfg):
         convs, fcs = 0, 2
     if h.get('type') == 'Shared4Conv1FCBBoxHead':
         convs, fcs = 4, 1
-    bn = ', BN' if h.get('norm_cfg') else ''
-    return f'{convs} conv + {fcs} fc {h.get("fc_out_channels", 1024)}{bn}'.replace('0 conv + ', '')
+    bn = ' BN' if h.get('norm_cfg') else ''  # mmdet's ConvFCBBoxHead: on the convs only
+    return f'{convs} conv{bn} + {fcs} fc {h.get("fc_out_channels", 1024)}'.replace('0 conv + ', '')
 
 
 def _schedule(cfg, gpus):

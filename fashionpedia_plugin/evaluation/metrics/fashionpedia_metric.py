@@ -10,6 +10,7 @@ from mmengine.logging import MMLogger
 from terminaltables import AsciiTable
 
 from ... import taxonomy
+from ...datasets.validation import FashionpediaDataError
 from ..functional import FashionpediaEval
 
 HEADLINE_KEYS = ('AP', 'AP_IOU50_F150', 'AP_IOU75_F175', 'AP_F150', 'AP_F175', 'APo', 'APp')
@@ -49,6 +50,12 @@ class FashionpediaMetric(CocoMetric):
                  attribute_metric=True,
                  **kwargs):
         super().__init__(*args, **kwargs)
+        if attribute_metric and (self._coco_api is None
+                                 or 'attributes' not in self._coco_api.dataset):
+            raise FashionpediaDataError(
+                f'FashionpediaMetric: {self.ann_file or "no ann_file"}: the IoU+F1 metric needs '
+                'the official annotation format (an "attributes" list); set attribute_metric='
+                'False for COCO AP only')
         self.attr_decoder = TASK_UTILS.build(attr_decoder)
         self.attr_scores_file = attr_scores_file
         self.fp_classwise = fp_classwise
@@ -73,8 +80,10 @@ class FashionpediaMetric(CocoMetric):
         """label -> official category id (``CocoMetric`` sets ``cat_ids`` only at the end)."""
         if self.cat_ids is None:
             names = self.dataset_meta['classes']
-            self.cat_ids = self._coco_api.get_cat_ids(cat_names=names) if self._coco_api \
-                else [taxonomy.CLASSES.index(n) for n in names]
+            if all(n in taxonomy.CLASSES for n in names):  # by official id, as the dataset
+                self.cat_ids = [taxonomy.CLASSES.index(n) for n in names]
+            else:
+                self.cat_ids = self._coco_api.get_cat_ids(cat_names=names)
         return np.asarray(self.cat_ids)
 
     def results2json(self, results, outfile_prefix):
@@ -119,6 +128,7 @@ class FashionpediaMetric(CocoMetric):
             raise RuntimeError(f'{len(img_ids) - len(set(img_ids))} duplicated images in the '
                                'gathered evaluation results')
         logger.info(f'FashionpediaMetric: evaluated {len(img_ids)} images')
+        self._category_ids()  # by official id, before CocoMetric would map by name
         eval_results = super().compute_metrics(results)
         json_results, self._json_results = self._json_results, {}
         if self.format_only:
@@ -132,14 +142,12 @@ class FashionpediaMetric(CocoMetric):
                     eval_results[f'{metric}_{name}'] = 0.0
         if not self.attribute_metric:
             return eval_results
-        if 'attributes' not in self._coco_api.dataset:
-            raise ValueError(f'{self.ann_file}: ground truth has no "attributes" list; the '
-                             'IoU+F1 metric needs the official annotation format')
         for iou_type in [m for m in self.metrics if m in ('bbox', 'segm')]:
             preds = json_results.get(iou_type, [])
             if not preds:
                 logger.warning(f'No {iou_type} predictions: IoU+F1 metrics are 0.')
                 eval_results.update({f'{iou_type}_iouf1_{k}': 0.0 for k in HEADLINE_KEYS})
+                eval_results.update({f'{iou_type}_{v}_AP': 0.0 for v in ('f1', 'iou')})
                 continue
             with contextlib.redirect_stdout(io.StringIO()):
                 coco_dt = self._coco_api.loadRes(preds)
