@@ -48,6 +48,15 @@ def tiny_cfg_options(data_root, work_dir, max_iters=2):
         'test_dataloader.persistent_workers=False',
         f'default_hooks.checkpoint.interval={max_iters}',
         'default_hooks.logger.interval=1',
+    ] + prior_options(data_root)
+
+
+def prior_options(data_root):
+    """--cfg-options pointing the demo's attribute prior at ``data_root``'s train annotations."""
+    prior = f'{data_root}/annotations/instances_attributes_train2020.json'
+    return [
+        f'val_evaluator.attr_decoder.prior={prior}', f'test_evaluator.attr_decoder.prior={prior}',
+        f'visualizer.attr_decoder.prior={prior}'
     ]
 
 

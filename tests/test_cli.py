@@ -65,6 +65,9 @@ def test_data_root_flag_reaches_every_loader_and_evaluator():
         assert cfg[name].dataset.data_root == '/elsewhere/fp/'
     for name in ('val_evaluator', 'test_evaluator'):
         assert cfg[name].ann_file == '/elsewhere/fp/annotations/instances_attributes_val2020.json'
+        assert cfg[name].attr_decoder.prior == \
+            '/elsewhere/fp/annotations/instances_attributes_train2020.json'
+    assert cfg.visualizer.attr_decoder.prior == cfg.val_evaluator.attr_decoder.prior
 
 
 def test_a_variable_already_copied_is_an_error_naming_the_copies():

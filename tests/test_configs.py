@@ -68,7 +68,7 @@ def test_one_cpu_training_step(path, synthetic_root, tmp_path):
     """Every config trains one step on CPU (its own pipeline and model; synthetic data, batch 1,
     no pretrained weights, no validation)."""
     import numpy as np
-    from conftest import tiny_cfg_options
+    from conftest import prior_options, tiny_cfg_options
 
     from fashionpedia_plugin.toolkit.launch import build_train_runner
     opts = [
@@ -80,6 +80,8 @@ def test_one_cpu_training_step(path, synthetic_root, tmp_path):
         'val_dataloader=None', 'val_evaluator=None', 'default_hooks.checkpoint.save_best=None',
         'train_dataloader.dataset.filter_cfg.min_size=0'
     ]
+    if Config.fromfile(path).visualizer.type == 'FashionpediaVisualizer':
+        opts += [o for o in prior_options(synthetic_root) if o.startswith('visualizer')]
     runner = build_train_runner([path, '--work-dir', str(tmp_path), '--cfg-options', *opts])
     runner.train()
     assert runner.iter == 1

@@ -3,7 +3,7 @@ import json
 import os.path as osp
 
 import pytest
-from conftest import DEMO_CONFIG, TOOLS, tool
+from conftest import DEMO_CONFIG, TOOLS, prior_options, tool
 
 
 def test_infer_writes_masks_cutouts_and_json(trained, synthetic_root, tmp_path):
@@ -12,9 +12,20 @@ def test_infer_writes_masks_cutouts_and_json(trained, synthetic_root, tmp_path):
     out = tmp_path / 'out'
     pattern = osp.join(synthetic_root, 'test', '*.jpg')
     res = tool(
-        osp.join(TOOLS, 'infer.py'), pattern, DEMO_CONFIG, trained_ckpt, '--out-dir', out,
-        '--score-thr', '0', '--classes', 'garments', 'sleeve', '--cfg-options',
-        'model.test_cfg.rcnn.score_thr=0')  # an untrained model scores ~1/47
+        osp.join(TOOLS, 'infer.py'),
+        pattern,
+        DEMO_CONFIG,
+        trained_ckpt,
+        '--out-dir',
+        out,
+        '--score-thr',
+        '0',
+        '--classes',
+        'garments',
+        'sleeve',
+        '--cfg-options',
+        'model.test_cfg.rcnn.score_thr=0',  # an untrained model scores ~1/47
+        *prior_options(synthetic_root))
     assert '6 image(s)' in res.stdout
     recs = [json.load(open(p)) for p in sorted(out.glob('*/*.json'))]
     assert len(recs) == 6

@@ -12,6 +12,8 @@ def test_inferencer_predictions_carry_attributes_and_visualise(trained, syntheti
     from fashionpedia_plugin.apis import FashionpediaInferencer
     cfg = Config.fromfile(DEMO_CONFIG)
     cfg.model.test_cfg.rcnn.score_thr = 0.0  # an untrained model scores ~1/47
+    cfg.visualizer.attr_decoder.prior = osp.join(synthetic_root, 'annotations',
+                                                 'instances_attributes_train2020.json')
     inferencer = FashionpediaInferencer(
         cfg,
         osp.join(trained[0], 'iter_2.pth'),

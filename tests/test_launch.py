@@ -61,12 +61,17 @@ def test_train_two_iterations_real_sample(sample_dir, tmp_path):
         if 'ann_file' not in o and 'data_root' not in o
     ]
     opts += [
-        f'train_dataloader.dataset.ann_file={ann}', f'val_dataloader.dataset.ann_file={ann}',
-        f'val_evaluator.ann_file={ann}', 'train_dataloader.dataset.data_root=',
+        f'train_dataloader.dataset.ann_file={ann}',
+        f'val_dataloader.dataset.ann_file={ann}',
+        f'val_evaluator.ann_file={ann}',
+        'train_dataloader.dataset.data_root=',
         'val_dataloader.dataset.data_root=',
         f'train_dataloader.dataset.data_prefix.img={sample_dir}/images/',
         f'val_dataloader.dataset.data_prefix.img={sample_dir}/images/',
-        'train_dataloader.dataset.filter_cfg.min_size=0'
+        'train_dataloader.dataset.filter_cfg.min_size=0',
+        # the class prior from the sample itself (an annotation file works as a prior)
+        f'val_evaluator.attr_decoder.prior={ann}',
+        f'visualizer.attr_decoder.prior={ann}'
     ]
     runner = build_train_runner([DEMO_CONFIG, '--work-dir', str(tmp_path), '--cfg-options', *opts])
     runner.train()

@@ -36,8 +36,11 @@ train_dataloader = dict(batch_size=2, num_workers=0, persistent_workers=False,
                         dataset=dict(data_root=data_root))
 val_dataloader = dict(num_workers=0, persistent_workers=False, dataset=dict(data_root=data_root))
 test_dataloader = val_dataloader
-val_evaluator = dict(ann_file=data_root + 'annotations/instances_attributes_val2020.json')
+attr_decoder = dict(prior=data_root + 'annotations/instances_attributes_train2020.json')
+val_evaluator = dict(ann_file=data_root + 'annotations/instances_attributes_val2020.json',
+                     attr_decoder=attr_decoder)
 test_evaluator = val_evaluator
+visualizer = dict(attr_decoder=attr_decoder)
 train_cfg = dict(max_iters=2, val_interval=2)
 default_hooks = dict(checkpoint=dict(interval=2), logger=dict(interval=1))
 model = dict(test_cfg=dict(rcnn=dict(score_thr=0.0)))

@@ -21,8 +21,12 @@ model = dict(
     rpn_head=dict(in_channels=ch, feat_channels=ch),
     roi_head=dict(
         bbox_roi_extractor=dict(out_channels=ch),
+        # attr_target 'positive' (positive RoIs, summed over attributes): measured best for
+        # the headline AP with IoU+F1 in 520 iterations (README attribute table: 0.49 vs 0.38
+        # for the official target, whose mean over RoIs x 294 learns attributes slowly; it gave
+        # the higher mask AP, 0.61 vs 0.56)
         bbox_head=dict(num_shared_convs=0, num_shared_fcs=2, in_channels=ch,
-                       fc_out_channels=256, norm_cfg=None),
+                       fc_out_channels=256, norm_cfg=None, attr_target='positive'),
         mask_roi_extractor=dict(out_channels=ch),
         mask_head=dict(num_convs=2, in_channels=ch, conv_out_channels=ch)),
     train_cfg=dict(rpn_proposal=dict(nms_pre=1000, max_per_img=300),
@@ -58,7 +62,14 @@ val_dataloader = dict(
     batch_size=2, num_workers=1, persistent_workers=True,
     dataset=dict(data_root=data_root, pipeline=test_pipeline))
 test_dataloader = val_dataloader
-val_evaluator = dict(ann_file=data_root + 'annotations/instances_attributes_val2020.json')
+# Attribute decoding measured best on this data (README, attribute table; calibration on 60
+# train images agreed): score >= 0.05, only attributes seen with the category in the train
+# annotations, at most one per exclusive group (e.g. one skirt length).
+attr_decoder = dict(
+    type='AttributeDecoder', score_thr=0.05, exclusive=True,
+    prior=data_root + 'annotations/instances_attributes_train2020.json')
+val_evaluator = dict(ann_file=data_root + 'annotations/instances_attributes_val2020.json',
+                     attr_decoder=attr_decoder)
 test_evaluator = val_evaluator
 
 max_iters = 520
@@ -84,4 +95,4 @@ default_hooks = dict(
     checkpoint=dict(interval=val_interval, max_keep_ckpts=2))
 randomness = dict(seed=0)
 # overlays show class + attributes, decoded as the metric decodes them
-visualizer = dict(type='FashionpediaVisualizer', attr_decoder={{_base_.attr_decoder}})
+visualizer = dict(type='FashionpediaVisualizer', attr_decoder=attr_decoder)

@@ -114,9 +114,9 @@ def check_variable_options(cfg, cfg_options):
 
 
 def set_data_root(cfg, data_root):
-    """``data_root`` of every dataloader's dataset, and evaluator ``ann_file`` s under the old
-    root moved to the new one (an ``ann_file`` elsewhere is an error: which root it means is not
-    known)."""
+    """``data_root`` of every dataloader's dataset; evaluator ``ann_file`` s and attribute
+    priors under the old root moved to the new one (one elsewhere is an error: which root it
+    means is not known)."""
     data_root = data_root.rstrip('/') + '/'
     old_roots = set()
     for name in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
@@ -127,18 +127,26 @@ def set_data_root(cfg, data_root):
             if ds.get('data_root'):
                 old_roots.add(ds['data_root'])
             ds['data_root'] = data_root
+
+    def reroot(owner, key, where):
+        path = owner.get(key)
+        if not path:
+            return
+        root = next((r for r in old_roots if path.startswith(r)), None)
+        if root is None:
+            raise CLIError(f'--data-root: {where} {path} is not under the config\'s data_root '
+                           f'({", ".join(sorted(old_roots)) or "none"}); set it with '
+                           f'--cfg-options {where}=...')
+        owner[key] = data_root + path[len(root):].lstrip('/')
+
     for name in ('val_evaluator', 'test_evaluator'):
         ev = cfg.get(name)
         for e in (ev if isinstance(ev, list) else [ev] if ev else []):
-            ann = e.get('ann_file')
-            if not ann:
-                continue
-            root = next((r for r in old_roots if ann.startswith(r)), None)
-            if root is None:
-                raise CLIError(f'--data-root: {name}.ann_file {ann} is not under the config\'s '
-                               f'data_root ({", ".join(sorted(old_roots)) or "none"}); set it '
-                               f'with --cfg-options {name}.ann_file=...')
-            e['ann_file'] = data_root + ann[len(root):].lstrip('/')
+            reroot(e, 'ann_file', f'{name}.ann_file')
+            if isinstance(e.get('attr_decoder'), dict):  # a prior built from train annotations
+                reroot(e['attr_decoder'], 'prior', f'{name}.attr_decoder.prior')
+    if isinstance((cfg.get('visualizer') or {}).get('attr_decoder'), dict):
+        reroot(cfg.visualizer.attr_decoder, 'prior', 'visualizer.attr_decoder.prior')
 
 
 def check_work_dir(work_dir):
