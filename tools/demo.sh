@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# `make demo`: the main job on the embedded default data, end to end on CPU (~15 min, 2 cores):
+# `make demo`: the main job on the embedded default data, end to end on CPU (time in the README):
 # generate synthetic Fashionpedia data -> train the demo Attribute-Mask R-CNN -> evaluate
-# (COCO bbox/segm AP + AP with IoU+F1) -> curves and prediction overlays under work_dirs/demo/.
+# (COCO bbox/segm AP + AP with IoU+F1) -> curves, attribute report and prediction overlays under
+# work_dirs/demo/.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PY:-.venv/bin/python}
@@ -23,10 +24,11 @@ echo "[demo] testing $CKPT (predictions in the official results format + overlay
   --out "$WORK/predictions.json" --show-dir overlays \
   --cfg-options default_hooks.visualization.interval=10 2>&1 | tee "$WORK/test.log" | \
   grep -E "fashionpedia/|official results|AP with IoU\+F1" || true
-if [ -f tools/analysis_tools/analyze_logs.py ]; then
-  "$PY" tools/analysis_tools/analyze_logs.py "$WORK" --out "$WORK/curves.png" \
-    --summary "$WORK/summary.md" || true
-fi
+"$PY" tools/analysis_tools/analyze_logs.py "$WORK" --out "$WORK/curves.png" \
+  --summary "$WORK/summary.md" || true
+"$PY" tools/analysis_tools/fashionpedia_eval.py "$DATA/annotations/instances_attributes_val2020.json" \
+  "$WORK/predictions.json" --report "$WORK/attribute_report.md" \
+  --heatmap "$WORK/attribute_f1.png" > /dev/null || true
 echo "[demo] done in $(( ($(date +%s) - start) / 60 )) min; outputs in $WORK/"
 "$PY" - "$WORK/test.log" <<'PYEOF'
 import re, sys
