@@ -73,7 +73,7 @@ def test_one_cpu_training_step(path, synthetic_root, tmp_path):
     from fashionpedia_plugin.toolkit.launch import build_train_runner
     opts = [
         o for o in tiny_cfg_options(synthetic_root, str(tmp_path), max_iters=1)
-        if 'val_' not in o and 'evaluator' not in o and not o.startswith('test_')
+        if 'val_' not in o and 'evaluator' not in o and not o.startswith(('test_', 'visualizer'))
     ]
     opts += [
         'model.backbone.init_cfg=None', 'train_dataloader.batch_size=1', 'val_cfg=None',

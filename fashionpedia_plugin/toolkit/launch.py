@@ -122,8 +122,19 @@ def build_train_runner(argv=None):
     return runner
 
 
+def finish_distributed():
+    """Wait for every rank, then take the process group down: mmengine leaves it up, and a
+    rank that exits with gloo's threads still running can abort at teardown ("terminate called
+    without an active exception", exit code -6), failing a run that had succeeded."""
+    import torch.distributed as dist
+    if dist.is_available() and dist.is_initialized():
+        dist.barrier()
+        dist.destroy_process_group()
+
+
 def train_main(argv=None):
     build_train_runner(argv).train()
+    finish_distributed()
     return 0
 
 
@@ -207,4 +218,5 @@ def test_main(argv=None):
         print(f'predictions in the official results format: {args.out}')
         if args.attr_scores:
             print(f'raw attribute scores: {attr_scores_path(args.out)}')
+    finish_distributed()
     return 0 if metrics is not None else 1
