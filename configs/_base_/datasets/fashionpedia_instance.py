@@ -1,4 +1,6 @@
-# Fashionpedia instance segmentation + attributes, paper input recipe (Jia et al. 2020):
+# Fashionpedia instance segmentation + attributes, the official input recipe (tensorflow/tpu
+# models/official/detection/projects/fashionpedia/configs/model_config.py: parser output_size,
+# aug_scale_min/max, hflip):
 # 1024x1024 input, horizontal flip, large-scale jitter. The official download unpacks to
 #   data/fashionpedia/train/*.jpg                 (train2020.zip -> train/)
 #   data/fashionpedia/test/*.jpg                  (val_test2020.zip -> test/, holds the VAL images)
@@ -21,7 +23,7 @@ train_pipeline = [
         type='AlignInstanceFields',
         fields=('gt_attributes', ),
         transforms=[
-            # large-scale jitter: scale 0.5-2.0 of 1024 (paper), then a 1024 crop
+            # large-scale jitter: scale 0.5-2.0 of 1024 (model_config.py), then a 1024 crop
             dict(type='RandomResize', scale=image_size, ratio_range=(0.5, 2.0), keep_ratio=True),
             dict(type='RandomCrop', crop_type='absolute_range', crop_size=image_size,
                  recompute_bbox=True, allow_negative_crop=True),
