@@ -106,8 +106,11 @@ def trained(synthetic_root, tmp_path_factory):
     """tools/train.py on the synthetic data for 2 iterations (a user's command line):
     ``(work_dir, log)``; the checkpoint is ``work_dir/iter_2.pth``."""
     work = str(tmp_path_factory.mktemp('train'))
-    log = run_tool('tools/train.py', DEMO_CONFIG, '--work-dir', work, '--cfg-options',
-                   *tiny_cfg_options(synthetic_root, work))
+    # + every experiment tracker (tests/test_launch.py reads their scalars back); the MLflow
+    # store goes beside the work dir (tools/train.py --vis-backend), W&B runs offline
+    log = run_tool('tools/train.py', DEMO_CONFIG, '--work-dir', work, '--vis-backend',
+                   'tensorboard', '--vis-backend', 'mlflow', '--vis-backend', 'wandb',
+                   '--cfg-options', *tiny_cfg_options(synthetic_root, work))
     return work, log
 
 

@@ -1,6 +1,10 @@
 """Foundation: the installed stack has mmcv's compiled ops and the plugin imports."""
+import glob
+import os
+import os.path as osp
 import subprocess
 import sys
+import zipfile
 
 import pytest
 import torch
@@ -52,3 +56,78 @@ def test_cuda_ops_match_cpu():
     boxes[:, 2:] += boxes[:, :2]
     scores = torch.rand(50)
     assert nms(boxes, scores, 0.5)[1].tolist() == nms(boxes.cuda(), scores.cuda(), 0.5)[1].tolist()
+
+
+ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
+
+
+@pytest.fixture(scope='module')
+def wheel(tmp_path_factory):
+    """``python -m build --wheel`` of this checkout (no isolation: no network needed)."""
+    out = tmp_path_factory.mktemp('dist')
+    res = subprocess.run(
+        [sys.executable, '-m', 'build', '--wheel', '--no-isolation', '--outdir',
+         str(out), ROOT],
+        capture_output=True,
+        text=True)
+    assert res.returncode == 0, res.stdout[-3000:] + res.stderr[-3000:]
+    (whl, ) = glob.glob(osp.join(out, '*.whl'))
+    return whl
+
+
+def test_wheel_holds_the_data_and_every_config(wheel):
+    names = set(zipfile.ZipFile(wheel).namelist())
+    for f in ('fashionpedia_categories_attributes.json', 'LICENSE-fashionpedia-api.txt',
+              'toolkit/official_recipe.json', 'apis/tryon_labels.json', '.mim/model-index.yml'):
+        assert f'fashionpedia_plugin/{f}' in names, f
+    configs = sorted(
+        osp.relpath(p, ROOT)
+        for p in glob.glob(osp.join(ROOT, 'configs', '**', '*.py'), recursive=True))
+    assert len(configs) >= 12
+    missing = [c for c in configs if f'fashionpedia_plugin/.mim/{c}' not in names]
+    assert not missing
+    assert not [n for n in names if n.startswith(('tests/', 'tools/', 'work_dirs/'))]
+
+
+def test_non_editable_install_finds_configs_and_data(wheel, tmp_path):
+    """``pip install`` of the wheel (not editable), used from another folder: the taxonomy,
+    a config by ``fashionpedia_plugin::`` (the tools), a user's config inheriting from an
+    installed one by path, the recipe check."""
+    target = tmp_path / 'site'
+    subprocess.run([
+        sys.executable, '-m', 'pip', 'install', '-q', '--no-deps', '--no-compile', '--target',
+        str(target), wheel
+    ],
+                   check=True)
+    code = '\n'.join([
+        'import fashionpedia_plugin, sys',
+        'from fashionpedia_plugin import taxonomy',
+        'from fashionpedia_plugin.toolkit.cli import load_config',
+        'from fashionpedia_plugin.toolkit.recipe_check import check',
+        'print(fashionpedia_plugin.__file__)',
+        'print(len(taxonomy.CLASSES), len(taxonomy.ATTRIBUTE_IDS))',
+        "cfg = load_config('fashionpedia_plugin::attr-mask-rcnn/"
+        "attr-mask-rcnn_r50_fpn_lsj-3x_fashionpedia.py')",
+        'print(cfg.model.roi_head.type)',
+        "print(sorted({r[3] for r in check(cfg)}))",
+        # a user's config inherits by path (mmengine's _base_ 'pkg::' takes OpenMMLab packages only)
+        "from fashionpedia_plugin.toolkit.cli import resolve_config",
+        "base = resolve_config('fashionpedia_plugin::attr-mask-rcnn/"
+        "attr-mask-rcnn_r50_fpn_lsj-3x_fashionpedia.py')",
+        "open('my_config.py', 'w').write(f'_base_ = {base!r}\\ntrain_dataloader = dict(batch_size=4)')",
+        "mine = load_config('my_config.py')",
+        'print(mine.train_dataloader.batch_size, mine.model.roi_head.bbox_head.attr_target)',
+    ])
+    env = dict(os.environ, PYTHONPATH=str(target))
+    res = subprocess.run([sys.executable, '-W', 'ignore', '-c', code],
+                         cwd=tmp_path,
+                         env=env,
+                         capture_output=True,
+                         text=True)
+    assert res.returncode == 0, res.stderr[-3000:]
+    lines = res.stdout.splitlines()
+    assert lines[0].startswith(str(target))  # the installed copy, not this checkout
+    assert lines[1] == '46 294'
+    assert lines[2] == 'AttributeRoIHead'
+    assert 'match' in lines[3] and 'deviates' not in lines[3]
+    assert lines[4] == '4 official'

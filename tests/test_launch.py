@@ -1,5 +1,6 @@
 """tools/train.py and tools/test.py (toolkit/launch.py): CPU runs, the official results format,
 distributed CPU runs, work_dir checks."""
+import glob
 import json
 import os
 import os.path as osp
@@ -14,6 +15,82 @@ def test_train_two_iterations_synthetic(trained):
     work, log = trained
     assert osp.isfile(osp.join(work, 'iter_2.pth'))
     assert 'loss_attr' in log and 'fashionpedia/segm_iouf1_AP' in log
+
+
+def _run_dir(work):
+    return max(d for d in os.listdir(work) if d[:8].isdigit() and osp.isdir(osp.join(work, d)))
+
+
+def test_trackers_receive_the_scalars(trained, monkeypatch):
+    """tools/train.py --vis-backend tensorboard/mlflow/wandb (the trained fixture): each one
+    holds the train losses, the lr, the validation loss and the IoU+F1 AP, read back from its
+    own files."""
+    work, _ = trained
+    vis = osp.join(work, _run_dir(work), 'vis_data')
+    wanted = {'loss', 'loss_attr', 'lr', 'val_loss', 'fashionpedia/segm_iouf1_AP'}
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+    events = EventAccumulator(vis)
+    events.Reload()
+    assert wanted <= set(events.Tags()['scalars'])
+    assert [e.step for e in events.Scalars('loss')] == [1, 2]
+    assert [e.step for e in events.Scalars('fashionpedia/segm_iouf1_AP')] == [2]
+
+    monkeypatch.setenv('MLFLOW_ALLOW_FILE_STORE', 'true')  # as tools/train.py sets it
+    from mlflow.tracking import MlflowClient
+    client = MlflowClient('file:' + osp.join(osp.dirname(work), 'mlruns'))
+    exp = client.get_experiment_by_name(osp.splitext(osp.basename(DEMO_CONFIG))[0])
+    runs = client.search_runs([exp.experiment_id])
+    assert len(runs) == 1
+    assert wanted <= set(runs[0].data.metrics)
+    assert len(client.get_metric_history(runs[0].info.run_id, 'loss')) == 2
+
+    offline = glob.glob(osp.join(vis, 'wandb', 'offline-run-*', 'run-*.wandb'))
+    assert len(offline) == 1
+    history = _wandb_history(offline[0])
+    assert wanted <= set(history)
+    assert len(history['loss']) == 2
+
+
+def _wandb_history(path):
+    """``{key: [values]}`` of the history records of a W&B offline run file: a LevelDB-style
+    log (32 KiB blocks; a 7-byte file header ``:W&B`` + magic + version; records of checksum
+    (4 bytes), length (2), type (1: full, 2-4: first/middle/last piece)) of ``Record`` protos
+    (wandb 0.31 has no Python reader of its own any more)."""
+    import struct
+
+    from wandb.proto import wandb_internal_pb2
+    data = open(path, 'rb').read()
+    assert data[:4] == b':W&B', path
+    pos, block, chunks, out = 7, 32768, b'', {}
+    while pos + 7 <= len(data):
+        left = block - pos % block
+        length, kind = struct.unpack('<HB', data[pos + 4:pos + 7]) if left >= 7 else (0, 0)
+        if kind == 0:  # block trailer / padding
+            pos += left
+            continue
+        chunks += data[pos + 7:pos + 7 + length]
+        pos += 7 + length
+        if kind in (1, 4):
+            rec = wandb_internal_pb2.Record()
+            rec.ParseFromString(chunks)
+            chunks = b''
+            if rec.WhichOneof('record_type') == 'history':
+                for item in rec.history.item:
+                    key = item.key or '/'.join(item.nested_key)
+                    out.setdefault(key, []).append(json.loads(item.value_json))
+    return out
+
+
+def test_vis_backend_needs_its_package(tmp_path, monkeypatch):
+    import importlib.util
+
+    from fashionpedia_plugin.toolkit.cli import CLIError
+    from fashionpedia_plugin.toolkit.launch import build_train_runner
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, 'find_spec',
+                        lambda name, *a: None if name == 'wandb' else real(name, *a))
+    with pytest.raises(CLIError, match='wandb package is not installed'):
+        build_train_runner([DEMO_CONFIG, '--work-dir', str(tmp_path), '--vis-backend', 'wandb'])
 
 
 def test_test_out_is_official_format(trained, synthetic_root, tmp_path):

@@ -61,13 +61,31 @@ def data_root_arg(parser):
         'ann_file (a --cfg-options data_root=... would not reach them)')
 
 
+def resolve_config(path):
+    """``PACKAGE::REL`` -> ``<PACKAGE>/.mim/configs/REL`` of the installed package, as mmengine
+    resolves ``_base_ = 'mmdet::...'`` (its ``Config.fromfile`` does not do it for the file it
+    is given): ``fashionpedia_plugin::attr-mask-rcnn/attr-mask-rcnn_r50_fpn_lsj-3x_fashionpedia.py``
+    works in a non-editable install, away from the repository. Other paths are returned as
+    they are."""
+    if '::' not in path:
+        return path
+    import importlib.util
+    package, rel = path.split('::', 1)
+    spec = importlib.util.find_spec(package) if package.isidentifier() else None
+    if spec is None or spec.origin is None:
+        raise CLIError(f'{path}: package {package!r} is not installed')
+    return osp.join(osp.dirname(spec.origin), '.mim', 'configs', rel)
+
+
 def load_config(path, cfg_options=None, data_root=None):
     """Load a config, apply ``--cfg-options`` and ``--data-root``, with one-line errors.
 
     A top-level variable (``data_root``, ``image_size``, ...) given in ``--cfg-options`` is an
     error when its old value was already copied into other keys at load time (mmengine resolves
     variables when it reads the file), naming those keys: the run would silently keep them.
+    ``path`` may be ``PACKAGE::CONFIG`` (:func:`resolve_config`).
     """
+    path = resolve_config(path)
     if not osp.isfile(path):
         raise CLIError(f'config file not found: {path}')
     if not path.endswith('.py'):

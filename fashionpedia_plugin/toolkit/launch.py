@@ -90,16 +90,61 @@ def train_parser():
         type=str,
         const='auto',
         help='resume from CHECKPOINT, or from the latest in work_dir if bare')
+    parser.add_argument(
+        '--vis-backend',
+        action='append',
+        choices=sorted(VIS_BACKENDS),
+        help='also log scalars (losses, lr, val loss, AP, IoU+F1 AP) to this experiment tracker; '
+        'repeatable. tensorboard: work_dir/<timestamp>/vis_data/; mlflow: the store in '
+        '$MLFLOW_TRACKING_URI, else file:<work_dir>/../mlruns, experiment = config name; wandb: '
+        'offline unless $WANDB_MODE says otherwise (wandb sync work_dir/<timestamp>/vis_data/wandb/'
+        'offline-run-* to upload)')
     allow_partial_arg(parser)
     data_root_arg(parser)
     common_args(parser)
     return parser
 
 
+# Backends of mmengine's Visualizer (mmengine/visualization/vis_backend.py) behind --vis-backend.
+VIS_BACKENDS = dict(
+    tensorboard='TensorboardVisBackend', mlflow='MLflowVisBackend', wandb='WandbVisBackend')
+
+
+def add_vis_backends(cfg, names, config_path):
+    """Append the trackers ``names`` to ``cfg.visualizer.vis_backends`` (kept: the local one),
+    checking first that their package is installed (one line, before anything is built)."""
+    import importlib.util
+    packages = dict(tensorboard='tensorboard', mlflow='mlflow', wandb='wandb')
+    exp = osp.splitext(osp.basename(config_path))[0]
+    backends = list(cfg.visualizer.get('vis_backends') or [dict(type='LocalVisBackend')])
+    for name in dict.fromkeys(names):  # repeated flags count once
+        if importlib.util.find_spec(packages[name]) is None:
+            raise CLIError(f'--vis-backend {name}: the {packages[name]} package is not installed '
+                           f'(pip install -e ".[trackers]")')
+        backend = dict(type=VIS_BACKENDS[name])
+        if name == 'mlflow':
+            uri = os.environ.get('MLFLOW_TRACKING_URI') or \
+                'file:' + osp.join(osp.dirname(osp.abspath(cfg.work_dir)), 'mlruns')
+            backend.update(exp_name=exp, tracking_uri=uri)
+            # MLflow >= 3 refuses its file store (in "maintenance mode") unless this is set; it
+            # is the local store that needs no database (a sqlite:// URI works too)
+            if uri.startswith('file:'):
+                os.environ.setdefault('MLFLOW_ALLOW_FILE_STORE', 'true')
+        elif name == 'wandb':
+            backend.update(init_kwargs=dict(
+                project=os.environ.get('WANDB_PROJECT', 'fashionpedia'), name=exp,
+                mode=os.environ.get('WANDB_MODE', 'offline')))
+        if not any(b.get('type') == backend['type'] for b in backends):
+            backends.append(backend)
+    cfg.visualizer.vis_backends = backends
+
+
 def build_train_runner(argv=None):
     args = train_parser().parse_args(argv)
     cfg = load_config(args.config, args.cfg_options, args.data_root)
     setup_common(cfg, args, args.config)
+    if args.vis_backend:
+        add_vis_backends(cfg, args.vis_backend, args.config)
     if args.amp:
         cfg.optim_wrapper.type = 'AmpOptimWrapper'
         cfg.optim_wrapper.loss_scale = 'dynamic'

@@ -62,4 +62,28 @@ class FashionpediaVisualizer(DetLocalVisualizer):
                 base = [f'{b}: {round(float(s) * 100, 1)}' for b, s in zip(base, instances.scores)]
                 del instances.scores  # shown in the label name
             instances.label_names = [b + (f'\n{t}' if t else '') for b, t in zip(base, lines)]
-        return super()._draw_instances(image, instances, classes, palette)
+        drawn = super()._draw_instances(image, instances, classes, palette)
+        return self.get_image() if separate_labels(self.ax_save, self.fig_save) else drawn
+
+
+def separate_labels(ax, fig, pad=2):
+    """Move labels down, in drawing order, until each overlaps none drawn before it (mmdet puts
+    every label at its box's top-left corner, so the labels of nested garments and parts pile
+    up); a label that would leave the image stays where it is. Our simple greedy placement:
+    enough for the few labels of one person. Returns whether any label moved."""
+    renderer = fig.canvas.get_renderer()
+    bottom = ax.transData.transform((0, ax.get_ylim()[0]))[1]  # image bottom, display coords
+    placed, moved = [], False
+    for text in ax.texts:
+        box = text.get_window_extent(renderer).expanded(1, 1).padded(pad)
+        for _ in range(len(placed) + 1):
+            hit = next((b for b in placed if box.fully_overlaps(b)), None)  # strict
+            if hit is None or hit.y0 - box.height < bottom:
+                break
+            dy = hit.y0 - box.y1  # display y points up: < 0 moves the label down the image
+            box = box.translated(0, dy)
+            x, y = ax.transData.transform(text.get_position())
+            text.set_position(ax.transData.inverted().transform((x, y + dy)))
+            moved = True
+        placed.append(box)
+    return moved

@@ -35,6 +35,8 @@ def main(argv=None):
         help='samples for the pipeline throughput (0 = skip)')
     p.add_argument('--cfg-options', nargs='+', action=DictAction, default={})
     a = p.parse_args(argv)
+    if a.amp and not a.device.startswith('cuda'):
+        p.error('--amp needs --device cuda (mmengine AmpOptimWrapper refuses the CPU)')
     from mmdet.utils import register_all_modules
 
     import fashionpedia_plugin  # noqa: F401  (registers the plugin)
