@@ -2,6 +2,7 @@
 import json
 import os.path as osp
 
+import numpy as np
 import pytest
 from conftest import DEMO_CONFIG, TOOLS, prior_options, tool
 
@@ -51,6 +52,7 @@ def test_infer_writes_masks_cutouts_and_json(trained, synthetic_root, tmp_path):
     (['/no/such/dir', DEMO_CONFIG, '/no.pth'], 'checkpoint not found'),
     (['/no/such/dir/*.jpg', DEMO_CONFIG, __file__], 'no images found'),
     (['x.jpg', DEMO_CONFIG, __file__, '--classes', 'tuxedo'], "unknown class 'tuxedo'"),
+    (['x.jpg', DEMO_CONFIG, __file__, '--format', 'parse,viton'], "unknown format 'viton'"),
 ])
 def test_infer_bad_inputs(args, needle):
     res = tool(osp.join(TOOLS, 'infer.py'), *args, check=False)
@@ -70,3 +72,165 @@ def test_labels_of_overlapping_boxes_do_not_overlap():
         assert 0 <= a[0] and a[2] <= 320 and 0 <= a[1] and a[3] <= 320
         for b in boxes[i + 1:]:
             assert a[2] <= b[0] or b[2] <= a[0] or a[3] <= b[1] or b[3] <= a[1], (a, b)
+
+
+# --- batch export in every format (apis/batch_export.py) -----------------------------------
+
+FORMAT_ARGS = ['--format', 'instances,parse', 'vitonhd', 'dresscode', 'tags']
+
+
+def _infer(ckpt, synthetic_root, images, out, *extra):
+    return tool(
+        osp.join(TOOLS, 'infer.py'),
+        images,
+        DEMO_CONFIG,
+        ckpt,
+        '--out-dir',
+        out,
+        '--score-thr',
+        '0',
+        *FORMAT_ARGS,
+        *extra,
+        '--cfg-options',
+        'model.test_cfg.rcnn.score_thr=0',  # an untrained model scores ~1/47
+        *prior_options(synthetic_root),
+        check=False)
+
+
+@pytest.fixture(scope='module')
+def batch_run(trained, synthetic_root, tmp_path_factory):
+    """tools/infer.py on a .txt list of five photos (relative paths), the second one corrupt,
+    in batches of two, every format and --html: ``(result, out, stems, run)``."""
+    import glob
+    import shutil
+    root = tmp_path_factory.mktemp('batch')
+    (root / 'imgs').mkdir()
+    good = sorted(glob.glob(osp.join(synthetic_root, 'test', '*.jpg')))[:4]
+    for p in good:
+        shutil.copy(p, root / 'imgs')
+    (root / 'imgs' / 'broken.jpg').write_bytes(b'\xff\xd8\xff\xe0 not really a jpeg')
+    names = [osp.basename(good[0]), 'broken.jpg'] + [osp.basename(p) for p in good[1:]]
+    (root / 'list.txt').write_text(''.join(f'imgs/{n}\n' for n in names))
+    out = root / 'out'
+
+    def run(*extra):
+        return _infer(
+            osp.join(trained[0], 'iter_2.pth'), synthetic_root, root / 'list.txt', out,
+            '--batch-size', '2', '--html', *extra)
+
+    stems = [osp.splitext(osp.basename(p))[0] for p in good]
+    return run(), out, stems, run
+
+
+def _error_lines(res):
+    return [ln for ln in res.stderr.splitlines() if ln.startswith('error:')]
+
+
+def test_batch_corrupt_image_fails_alone(batch_run):
+    res, out, stems, _ = batch_run
+    assert res.returncode == 1, res.stdout[-2000:] + res.stderr[-2000:]
+    errors = _error_lines(res)
+    assert len(errors) == 1 and 'broken.jpg' in errors[0], res.stderr[-2000:]
+    assert 'done: 4 image(s), skipped: 0, failed: 1' in res.stdout
+    assert 'images/s' in res.stdout and 'Traceback' not in res.stderr
+    assert sorted(p.parent.name for p in out.glob('*/*.json') if p.stem == p.parent.name) == \
+        sorted(stems)
+    assert not (out / 'broken').exists()
+    assert len((out / 'manifest.jsonl').read_text().splitlines()) == 4
+
+
+def test_batch_writes_each_format_layout(batch_run):
+    import cv2
+    from PIL import Image
+
+    from fashionpedia_plugin.apis import load_tryon_labels
+    _, out, stems, _ = batch_run
+    labels = load_tryon_labels()
+    palette = [v for c in labels.cihp_palette for v in c]
+    n_garments, clothes = 0, []
+    for stem in stems:
+        rec = json.load(open(out / 'garments' / f'{stem}.json'))
+        assert rec['num_unattached_parts'] == len(rec['unattached_parts'])
+        n_garments += len(rec['garments'])
+        photo = cv2.imread(str(out / 'vitonhd' / 'image' / f'{stem}.jpg'))
+        assert photo.shape[:2] == (rec['height'], rec['width'])
+        for parse_file in (out / 'parse' / f'{stem}.png',
+                           out / 'vitonhd' / 'image-parse-v3' / f'{stem}.png'):
+            im = Image.open(parse_file)
+            assert im.mode == 'P' and im.getpalette()[:60] == palette
+            assert im.size == (rec['width'], rec['height'])
+            assert set(np.unique(np.array(im))) <= {0} | set(labels.to_cihp.values())
+        cats = {g['category'] for g in rec['garments']}
+        cloth = out / 'vitonhd' / 'cloth' / f'{stem}.jpg'
+        assert cloth.exists() == ('upper_body' in cats)
+        if cloth.exists():
+            clothes.append(stem)
+            cmask = cv2.imread(str(out / 'vitonhd' / 'cloth-mask' / f'{stem}.jpg'), 0)
+            assert cmask.shape == cv2.imread(str(cloth)).shape[:2]
+            agn = cv2.imread(str(out / 'vitonhd' / 'agnostic-mask' / f'{stem}_mask.png'), 0)
+            assert agn.shape == photo.shape[:2] and set(np.unique(agn)) <= {0, 255}
+        for cat in ('upper_body', 'lower_body', 'dresses'):
+            d = out / 'dresscode' / cat
+            files = [
+                d / 'images' / f'{stem}_0.jpg', d / 'images' / f'{stem}_1.jpg',
+                d / 'masks' / f'{stem}_1.png', d / 'label_maps' / f'{stem}_4.png'
+            ]
+            assert all(f.exists() == (cat in cats) for f in files), (stem, cat)
+        tags = json.load(open(out / 'tags' / f'{stem}.json'))['data']
+        assert len(tags) == len(rec['garments'])
+        assert all(t['tag_info'][0]['tag_name'] == 'item' for t in tags)
+    assert n_garments > 0  # at score 0 the untrained model finds garments in these photos
+    pairs = (out / 'vitonhd' / 'test_pairs.txt').read_text().splitlines()
+    assert pairs == [f'{s}.jpg {s}.jpg' for s in sorted(clothes)]
+    tagged = json.load(open(out / 'vitonhd' / 'vitonhd_test_tagged.json'))['data']
+    assert sorted(e['file_name'] for e in tagged) == [f'{s}.jpg' for s in sorted(clothes)]
+
+
+def test_batch_html_gallery_links_only_existing_files(batch_run):
+    from html.parser import HTMLParser
+    from urllib.parse import unquote
+    _, out, stems, _ = batch_run
+
+    links = []
+
+    class Links(HTMLParser):
+
+        def handle_starttag(self, tag, attrs):
+            assert tag != 'script'
+            links.extend(v for k, v in attrs if k in ('src', 'href'))
+
+    page = (out / 'index.html').read_text()
+    Links().feed(page)
+    assert links and not any('://' in u or u.startswith('/') for u in links)
+    missing = [u for u in links if not (out / unquote(u)).is_file()]
+    assert not missing, missing
+    for stem in stems:  # each photo shows its overlay, parse map and photo
+        for u in (f'{stem}/overlay.png', f'parse/{stem}.png', f'../imgs/{stem}.jpg'):
+            assert u in links, u
+    assert any(u.startswith('garments/') for u in links)  # the garment cut-outs
+    assert page.count('<section') == len(stems) and 'broken' not in page
+
+
+def test_batch_resume_does_not_redo_finished_images(batch_run):
+    _, out, stems, run = batch_run
+    done = [out / s / f'{s}.json' for s in stems]
+    mtimes = [p.stat().st_mtime_ns for p in done]
+    res = run('--resume')
+    assert res.returncode == 1 and len(_error_lines(res)) == 1  # the corrupt one is retried
+    assert 'done: 0 image(s), skipped: 4, failed: 1' in res.stdout, res.stdout
+    assert [p.stat().st_mtime_ns for p in done] == mtimes
+    (out / 'parse' / f'{stems[2]}.png').unlink()  # an incomplete photo is redone, alone
+    res = run('--resume')
+    assert 'done: 1 image(s), skipped: 3, failed: 1' in res.stdout, res.stdout
+    assert (out / 'parse' / f'{stems[2]}.png').exists()
+    assert [p.stat().st_mtime_ns for i, p in enumerate(done) if i != 2] == \
+        [m for i, m in enumerate(mtimes) if i != 2]
+
+
+def test_batch_refuses_two_photos_of_one_name(tmp_path):
+    from fashionpedia_plugin.apis import parse_formats, run_batch
+    with pytest.raises(ValueError, match="2 photos named 'x'"):
+        run_batch(None, ['a/x.jpg', 'b/x.png'], str(tmp_path))
+    assert parse_formats(['tags', 'parse,instances']) == ('instances', 'parse', 'tags')
+    with pytest.raises(ValueError, match="unknown format 'viton'"):
+        parse_formats(['viton'])

@@ -114,7 +114,8 @@ def test_non_editable_install_finds_configs_and_data(wheel, tmp_path):
         "from fashionpedia_plugin.toolkit.cli import resolve_config",
         "base = resolve_config('fashionpedia_plugin::attr-mask-rcnn/"
         "attr-mask-rcnn_r50_fpn_lsj-3x_fashionpedia.py')",
-        "open('my_config.py', 'w').write(f'_base_ = {base!r}\\ntrain_dataloader = dict(batch_size=4)')",
+        "open('my_config.py', 'w').write(f'_base_ = {base!r}\\n'",
+        "                                'train_dataloader = dict(batch_size=4)')",
         "mine = load_config('my_config.py')",
         'print(mine.train_dataloader.batch_size, mine.model.roi_head.bbox_head.attr_target)',
     ])

@@ -1,13 +1,18 @@
-"""Garment masks for the try-on system: overlays, per-instance masks, RGBA cut-outs, JSON.
+"""Garment masks for the try-on system: overlays, masks, cut-outs, label maps, try-on layouts.
 
   python tools/infer.py IMAGES CONFIG CHECKPOINT [--out-dir work_dirs/infer] [--score-thr 0.3]
-      [--classes garments | ID | NAME ...] [--attr-decoder tuned.json] [--device cpu|cuda:0]
-      [--cfg-options k=v ...]
+      [--format instances|parse|vitonhd|dresscode|tags ...] [--category upper_body]
+      [--agnostic-margin 10] [--part-overlap 0.5] [--batch-size 1] [--resume] [--html]
+      [--classes garments | ID | NAME ...] [--attr-decoder tuned.json] [--device cpu|cuda]
+      [--allow-partial] [--cfg-options k=v ...]
 
-IMAGES: an image file, a folder or a glob ('photos/*.jpg'). Attributes are decoded as
-tools/test.py does (the config's test_evaluator.attr_decoder, or --attr-decoder). --classes
-garments keeps the main garments (ids 0-12: shirt .. cape); names may be the first part of the
-official name ('pants').
+IMAGES: an image file, a folder, a glob ('photos/*.jpg') or a .txt list (one path per line,
+relative to the list file). Attributes are decoded as tools/test.py does (the config's
+test_evaluator.attr_decoder, or --attr-decoder). --classes garments keeps the main garments
+(ids 0-12: shirt .. cape); names may be the first part of the official name ('pants').
+A photo that cannot be read or predicted prints one 'error: PATH: WHY' line and the others go
+on; the run ends with a summary line (done / skipped / failed, images/s) and exit code 1 if any
+photo failed. Layouts of each format: README, "Try-on hand-off".
 """
 import argparse
 import sys
@@ -20,14 +25,35 @@ from fashionpedia_plugin.toolkit.cli import CLIError, run_cli
 
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument('images')
+    p.add_argument('images', help='image file, folder, glob or .txt list of paths')
     p.add_argument('config')
     p.add_argument('checkpoint')
     p.add_argument('--out-dir', default='work_dirs/infer')
     p.add_argument('--score-thr', type=float, default=0.3)
     p.add_argument('--classes', nargs='+', help="'garments', class ids or names to keep")
     p.add_argument('--attr-decoder', help='attribute decoder JSON (tune_attributes.py output)')
-    p.add_argument('--device', default='cpu')
+    p.add_argument('--device', default='cpu', help='cpu, cuda or cuda:N')
+    p.add_argument(
+        '--format',
+        nargs='+',
+        default=['instances'],
+        help='instances (overlay, masks, cut-outs, JSON), parse (CIHP label map), vitonhd, '
+        'dresscode, tags (IDM-VTON captions); several allowed, space- or comma-separated')
+    p.add_argument(
+        '--category',
+        default='upper_body',
+        choices=['upper_body', 'lower_body', 'dresses'],
+        help='the garment written as the VITON-HD cloth and agnostic mask')
+    p.add_argument(
+        '--agnostic-margin', type=int, default=10, help='px the agnostic mask is dilated by')
+    p.add_argument(
+        '--part-overlap',
+        type=float,
+        default=0.5,
+        help='least fraction of a part inside a garment to attach it')
+    p.add_argument('--batch-size', type=int, default=1, help='images per model call')
+    p.add_argument('--resume', action='store_true', help='skip images already written')
+    p.add_argument('--html', action='store_true', help='write index.html (a static gallery)')
     p.add_argument(
         '--allow-partial',
         action='store_true',
@@ -41,32 +67,52 @@ def main(argv=None):
     a = p.parse_args(argv)
     import os.path as osp
 
-    from fashionpedia_plugin.apis import (build_attr_decoder, collect_images, export_image,
-                                          init_model, parse_classes)
+    from fashionpedia_plugin.apis import (FashionpediaInferencer, collect_images, inference_config,
+                                          parse_classes, parse_formats, run_batch)
     for path, what in ((a.config, 'config'), (a.checkpoint, 'checkpoint'),
                        (a.attr_decoder, 'attribute decoder file')):
         if path is not None and not osp.isfile(path):
             raise CLIError(f'{what} not found: {path}')
     try:
         keep = parse_classes(a.classes)
+        formats = parse_formats(a.format)
     except ValueError as e:
         raise CLIError(str(e)) from None
+    if a.batch_size < 1:
+        raise CLIError(f'--batch-size must be >= 1, got {a.batch_size}')
     paths = collect_images(a.images)
     from fashionpedia_plugin.toolkit.cli import load_config
-    cfg = load_config(a.config, a.cfg_options)
-    model = init_model(cfg, a.checkpoint, a.device, a.allow_partial)
-    decoder = build_attr_decoder(cfg, a.attr_decoder)
-    n = 0
-    failed = []
-    for path in tqdm(paths, desc='infer', unit='img'):
-        try:
-            n += len(export_image(model, path, a.out_dir, a.score_thr, keep, decoder)['instances'])
-        except ValueError as e:
-            failed.append(str(e))
-    print(f'{len(paths) - len(failed)} image(s), {n} instance(s) -> {a.out_dir}/<image>/')
-    for msg in failed:
-        print(f'skipped: {msg}', file=sys.stderr)
-    return 1 if failed and len(failed) == len(paths) else 0
+    cfg = inference_config(load_config(a.config, a.cfg_options))
+    inferencer = FashionpediaInferencer(
+        cfg,
+        a.checkpoint,
+        device=a.device,
+        attr_decoder=a.attr_decoder,
+        allow_partial=a.allow_partial,
+        show_progress=False)
+
+    def report(path, why):
+        tqdm.write(f'error: {path}: {why}', file=sys.stderr)
+
+    try:
+        summary = run_batch(
+            inferencer,
+            paths,
+            a.out_dir,
+            formats,
+            a.score_thr,
+            keep,
+            batch_size=a.batch_size,
+            resume=a.resume,
+            html=a.html,
+            category=a.category,
+            agnostic_margin=a.agnostic_margin,
+            min_overlap=a.part_overlap,
+            on_error=report)
+    except ValueError as e:  # e.g. two photos with the same name
+        raise CLIError(str(e)) from None
+    print(summary.line(a.out_dir))
+    return 1 if summary.failed else 0
 
 
 if __name__ == '__main__':

@@ -2,8 +2,12 @@
 
 For each image ``<out>/<stem>/`` receives ``overlay.png`` (masks, boxes, labels), ``masks/*.png``
 (one 0/255 mask per instance), ``cutouts/*.png`` (RGBA garment crops, alpha = mask) and
-``<stem>.json`` (class, score, box, files, attributes with names and scores).
+``<stem>.json`` (class, score, box, files, attributes with names and scores): the ``instances``
+format of ``tools/infer.py``. The prediction comes from ``FashionpediaInferencer`` (one batched
+path for the tool and Python callers); :func:`decode_prediction` turns it into the instance
+records that :mod:`.garments` groups and :mod:`.tryon_formats` writes.
 """
+import copy
 import glob
 import json
 import os
@@ -19,15 +23,27 @@ IMAGE_EXTS = ('.jpg', '.jpeg', '.png', '.bmp', '.webp', '.tif', '.tiff')
 
 
 def collect_images(spec):
-    """A file, a folder (its images, sorted) or a glob pattern -> list of image paths."""
-    if osp.isdir(spec):
+    """A file, a folder (its images, sorted), a glob pattern or a list file (``.txt``: one
+    path per line, relative paths relative to the list file; blank lines and ``#`` comments
+    skipped) -> list of image paths. Paths of a list file are not checked here: a missing one
+    fails alone when it is read."""
+    if osp.isfile(spec) and spec.lower().endswith('.txt'):
+        base = osp.dirname(osp.abspath(spec))
+        with open(spec) as f:
+            lines = [ln.strip() for ln in f]
+        paths = [
+            ln if osp.isabs(ln) else osp.join(base, ln) for ln in lines
+            if ln and not ln.startswith('#')
+        ]
+    elif osp.isdir(spec):
         paths = sorted(p for p in glob.glob(osp.join(spec, '*')) if p.lower().endswith(IMAGE_EXTS))
     elif osp.isfile(spec):
         paths = [spec]
     else:
         paths = sorted(p for p in glob.glob(spec) if p.lower().endswith(IMAGE_EXTS))
     if not paths:
-        raise FileNotFoundError(f'no images found at {spec!r} (a file, a folder or a glob)')
+        raise FileNotFoundError(
+            f'no images found at {spec!r} (a file, a folder, a glob or a .txt list)')
     return paths
 
 
@@ -51,17 +67,26 @@ def parse_classes(names, class_names=taxonomy.CLASSES):
     return out
 
 
+def inference_config(cfg):
+    """A copy of ``cfg`` whose test pipeline loads no annotations (a photo has none) and whose
+    visualiser decodes attributes without a prior: the export draws its own overlays, and the
+    prior (possibly the whole train annotation file) would otherwise be read once more."""
+    cfg = copy.deepcopy(cfg)
+    cfg.test_dataloader.dataset.pipeline = [
+        t for t in cfg.test_dataloader.dataset.pipeline
+        if 'Annotations' not in t['type'] and 'Attributes' not in t['type']
+    ]
+    if 'attr_decoder' in cfg.get('visualizer', {}):
+        cfg.visualizer.attr_decoder = dict(type='AttributeDecoder')
+    return cfg
+
+
 def init_model(config, checkpoint, device='cpu', allow_partial=False):
     """mmdet's ``init_detector`` with annotation loading removed from the test pipeline, and
     the checkpoint checked against the model first (:func:`.checkpoint.check_checkpoint`)."""
     from mmdet.apis import init_detector
     from mmengine.config import Config
-    cfg = Config.fromfile(config) if isinstance(config, str) else config
-    pipeline = [
-        t for t in cfg.test_dataloader.dataset.pipeline
-        if 'Annotations' not in t['type'] and 'Attributes' not in t['type']
-    ]
-    cfg.test_dataloader.dataset.pipeline = pipeline
+    cfg = inference_config(Config.fromfile(config) if isinstance(config, str) else config)
     with warnings.catch_warnings():  # "checkpoint is None, use COCO classes": set below
         warnings.simplefilter('ignore')
         model = init_detector(cfg, None, device=device)
@@ -133,44 +158,70 @@ def draw_label(img, text, x, y):
                 cv2.LINE_AA)
 
 
-def export_image(model, path, out_dir, score_thr=0.3, keep_classes=None, attr_decoder=None):
-    """Run the model on one image and write its files; returns the JSON record.
-
-    ``attr_decoder``: an ``AttributeDecoder`` (default: :func:`build_attr_decoder` of the
-    model's config).
-    """
-    from mmdet.apis import inference_detector
-    img = cv2.imread(path, cv2.IMREAD_COLOR)
-    if img is None:
-        raise ValueError(f'{path}: cannot read image')
-    pred = inference_detector(model, path).pred_instances
+def decode_prediction(pred, class_names=None, score_thr=0.3, keep_classes=None, attr_decoder=None):
+    """A prediction (``DetDataSample`` or its ``pred_instances``) -> ``(instances, masks)``:
+    the instance records of ``<stem>.json`` without file names (``id``, ``class_id``,
+    ``class_name``, ``score``, ``bbox_xyxy``, ``attributes``) and their masks (N x H x W bool,
+    None for a model without masks). Keeps scores >= ``score_thr`` and ``keep_classes`` (label
+    indices). ``attr_decoder``: the inferencer's ``attr_decoder`` (what ``tools/test.py``
+    decodes with); default ``AttributeDecoder()`` (threshold 0.05, no prior)."""
+    pred = getattr(pred, 'pred_instances', pred)
+    names = class_names or taxonomy.CLASSES
     keep = (pred.scores >= score_thr).cpu().numpy()
     if keep_classes is not None:
         keep &= np.isin(pred.labels.cpu().numpy(), sorted(keep_classes))
     pred = pred[np.flatnonzero(keep)]
+    has_attrs = 'attr_scores' in pred
+    if has_attrs:
+        if attr_decoder is None:
+            from ..models.task_modules import AttributeDecoder
+            attr_decoder = AttributeDecoder()
+        attr_scores = pred.attr_scores.cpu().numpy()
+        attr_keep = attr_decoder.keep_mask(
+            attr_scores, [taxonomy.CLASSES.index(names[int(c)]) for c in pred.labels])
+    instances = []
+    for k in range(len(pred)):
+        label = int(pred.labels[k])
+        rec = dict(
+            id=k,
+            class_id=label,
+            class_name=names[label],
+            score=round(float(pred.scores[k]), 4),
+            bbox_xyxy=[round(float(v), 1) for v in pred.bboxes[k]])
+        if has_attrs:
+            rec['attributes'] = [
+                dict(
+                    id=taxonomy.ATTRIBUTE_IDS[j],
+                    name=taxonomy.ATTRIBUTE_NAMES[j],
+                    supercategory=taxonomy.ATTRIBUTE_SUPERCATEGORIES[j],
+                    score=round(float(attr_scores[k, j]), 4)) for j in np.flatnonzero(attr_keep[k])
+            ]
+        instances.append(rec)
+    masks = pred.masks.cpu().numpy().astype(bool) if 'masks' in pred else None
+    return instances, masks
+
+
+def short_name(class_name):
+    """File-name form of a class: 'top, t-shirt, sweatshirt' -> 'top'."""
+    return class_name.split(',')[0].replace(' ', '-')
+
+
+def write_instances(img, path, out_dir, instances, masks):
+    """The ``instances`` files of one image under ``<out_dir>/<stem>/``: ``overlay.png``,
+    ``masks/NNN_<class>.png`` (0/255), ``cutouts/NNN_<class>.png`` (RGBA, alpha = mask) and
+    ``<stem>.json``; returns the JSON record. ``img``: the photo (BGR), ``instances`` and
+    ``masks``: :func:`decode_prediction`."""
     stem = osp.splitext(osp.basename(path))[0]
     d = osp.join(out_dir, stem)
     os.makedirs(osp.join(d, 'masks'), exist_ok=True)
     os.makedirs(osp.join(d, 'cutouts'), exist_ok=True)
     overlay = img.copy()
-    names = model.dataset_meta.get('classes', taxonomy.CLASSES)
-    if 'attr_scores' in pred:
-        decoder = attr_decoder or build_attr_decoder(model.cfg)
-        attr_keep = decoder.keep_mask(pred.attr_scores.cpu().numpy(),
-                                      [taxonomy.CLASSES.index(names[int(c)]) for c in pred.labels])
-    instances, labels = [], []
-    masks = pred.masks.cpu().numpy().astype(bool) if 'masks' in pred else None
-    for k in range(len(pred)):
-        label = int(pred.labels[k])
-        name = names[label]
-        short = name.split(',')[0].replace(' ', '-')
-        x1, y1, x2, y2 = [float(v) for v in pred.bboxes[k]]
-        rec = dict(
-            id=k,
-            class_id=label,
-            class_name=name,
-            score=round(float(pred.scores[k]), 4),
-            bbox_xyxy=[round(v, 1) for v in (x1, y1, x2, y2)])
+    records, labels = [], []
+    for k, inst in enumerate(instances):
+        label = inst['class_id']
+        short = short_name(inst['class_name'])
+        x1, y1, x2, y2 = inst['bbox_xyxy']
+        rec = {key: inst[key] for key in ('id', 'class_id', 'class_name', 'score', 'bbox_xyxy')}
         if masks is not None:
             m = masks[k]
             mask_file = osp.join('masks', f'{k:03d}_{short}.png')
@@ -186,22 +237,47 @@ def export_image(model, path, out_dir, score_thr=0.3, keep_classes=None, attr_de
                 cut_file = None
             overlay[m] = (0.5 * overlay[m] + 0.5 * np.array(_colour(label))).astype(np.uint8)
             rec.update(mask_file=mask_file, cutout_file=cut_file, mask_area=int(m.sum()))
-        if 'attr_scores' in pred:
-            scores = pred.attr_scores[k].cpu().numpy()
-            rec['attributes'] = [
-                dict(
-                    id=taxonomy.ATTRIBUTE_IDS[j],
-                    name=taxonomy.ATTRIBUTE_NAMES[j],
-                    supercategory=taxonomy.ATTRIBUTE_SUPERCATEGORIES[j],
-                    score=round(float(scores[j]), 4)) for j in np.flatnonzero(attr_keep[k])
-            ]
-        instances.append(rec)
+        if 'attributes' in inst:
+            rec['attributes'] = inst['attributes']
+        records.append(rec)
         cv2.rectangle(overlay, (int(x1), int(y1)), (int(x2), int(y2)), _colour(label), 2)
         labels.append((f'{short} {rec["score"]:.2f}', x1, y1, _colour(label)))
     for text, x, y in place_labels(labels, overlay.shape[:2]):
         draw_label(overlay, text, x, y)
     cv2.imwrite(osp.join(d, 'overlay.png'), overlay)
-    record = dict(image=path, width=img.shape[1], height=img.shape[0], instances=instances)
+    record = dict(image=path, width=img.shape[1], height=img.shape[0], instances=records)
     with open(osp.join(d, f'{stem}.json'), 'w') as f:
         json.dump(record, f, indent=1)
     return record
+
+
+def export_image(pred,
+                 img,
+                 path,
+                 out_dir,
+                 class_names=None,
+                 score_thr=0.3,
+                 keep_classes=None,
+                 attr_decoder=None):
+    """Write the ``instances`` files of one prediction; returns the JSON record.
+
+    ``pred``: a ``DetDataSample`` (``FashionpediaInferencer(..., return_datasamples=True)``)
+    or its ``pred_instances``; ``img``: the photo it was predicted on (BGR array, or a path);
+    ``path``: the image path recorded in the JSON (its stem names the folder). The rest as
+    :func:`decode_prediction`.
+    """
+    if isinstance(img, str):
+        img = read_image(img)
+    instances, masks = decode_prediction(pred, class_names, score_thr, keep_classes, attr_decoder)
+    return write_instances(img, path, out_dir, instances, masks)
+
+
+def read_image(path):
+    """The photo as the model reads it (BGR, EXIF orientation applied); ``ValueError`` with
+    the reason when it cannot be read."""
+    if not osp.isfile(path):
+        raise ValueError('no such file')
+    img = cv2.imread(path, cv2.IMREAD_COLOR)
+    if img is None:
+        raise ValueError('cannot read image (not an image, truncated or unsupported format)')
+    return img
