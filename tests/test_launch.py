@@ -17,16 +17,14 @@ def test_train_two_iterations_synthetic(trained):
     assert 'loss_attr' in log and 'fashionpedia/segm_iouf1_AP' in log
 
 
-def _run_dir(work):
-    return max(d for d in os.listdir(work) if d[:8].isdigit() and osp.isdir(osp.join(work, d)))
-
-
 def test_trackers_receive_the_scalars(trained, monkeypatch):
     """tools/train.py --vis-backend tensorboard/mlflow/wandb (the trained fixture): each one
     holds the train losses, the lr, the validation loss and the IoU+F1 AP, read back from its
     own files."""
     work, _ = trained
-    vis = osp.join(work, _run_dir(work), 'vis_data')
+    # the training's run (other tests add test runs of its checkpoint to the same work dir)
+    (events_file, ) = glob.glob(osp.join(work, '*', 'vis_data', 'events.out.tfevents.*'))
+    vis = osp.dirname(events_file)
     wanted = {'loss', 'loss_attr', 'lr', 'val_loss', 'fashionpedia/segm_iouf1_AP'}
     from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
     events = EventAccumulator(vis)

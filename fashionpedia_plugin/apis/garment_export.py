@@ -78,6 +78,8 @@ def inference_config(cfg):
     ]
     if 'attr_decoder' in cfg.get('visualizer', {}):
         cfg.visualizer.attr_decoder = dict(type='AttributeDecoder')
+    if 'visualizer' in cfg:  # a training run's LocalVisBackend has no save_dir here (a warning)
+        cfg.visualizer.vis_backends = None
     return cfg
 
 
