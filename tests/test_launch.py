@@ -85,8 +85,8 @@ def test_vis_backend_needs_its_package(tmp_path, monkeypatch):
     from fashionpedia_plugin.toolkit.cli import CLIError
     from fashionpedia_plugin.toolkit.launch import build_train_runner
     real = importlib.util.find_spec
-    monkeypatch.setattr(importlib.util, 'find_spec',
-                        lambda name, *a: None if name == 'wandb' else real(name, *a))
+    monkeypatch.setattr(importlib.util, 'find_spec', lambda name, *a: None
+                        if name == 'wandb' else real(name, *a))
     with pytest.raises(CLIError, match='wandb package is not installed'):
         build_train_runner([DEMO_CONFIG, '--work-dir', str(tmp_path), '--vis-backend', 'wandb'])
 

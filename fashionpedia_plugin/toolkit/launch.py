@@ -131,9 +131,11 @@ def add_vis_backends(cfg, names, config_path):
             if uri.startswith('file:'):
                 os.environ.setdefault('MLFLOW_ALLOW_FILE_STORE', 'true')
         elif name == 'wandb':
-            backend.update(init_kwargs=dict(
-                project=os.environ.get('WANDB_PROJECT', 'fashionpedia'), name=exp,
-                mode=os.environ.get('WANDB_MODE', 'offline')))
+            backend.update(
+                init_kwargs=dict(
+                    project=os.environ.get('WANDB_PROJECT', 'fashionpedia'),
+                    name=exp,
+                    mode=os.environ.get('WANDB_MODE', 'offline')))
         if not any(b.get('type') == backend['type'] for b in backends):
             backends.append(backend)
     cfg.visualizer.vis_backends = backends
