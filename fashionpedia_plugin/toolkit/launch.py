@@ -114,12 +114,11 @@ def add_vis_backends(cfg, names, config_path):
     """Append the trackers ``names`` to ``cfg.visualizer.vis_backends`` (kept: the local one),
     checking first that their package is installed (one line, before anything is built)."""
     import importlib.util
-    packages = dict(tensorboard='tensorboard', mlflow='mlflow', wandb='wandb')
     exp = osp.splitext(osp.basename(config_path))[0]
     backends = list(cfg.visualizer.get('vis_backends') or [dict(type='LocalVisBackend')])
     for name in dict.fromkeys(names):  # repeated flags count once
-        if importlib.util.find_spec(packages[name]) is None:
-            raise CLIError(f'--vis-backend {name}: the {packages[name]} package is not installed '
+        if importlib.util.find_spec(name) is None:  # each flag is named after its package
+            raise CLIError(f'--vis-backend {name}: the {name} package is not installed '
                            f'(pip install -e ".[trackers]")')
         backend = dict(type=VIS_BACKENDS[name])
         if name == 'mlflow':

@@ -26,7 +26,8 @@ mkdir -p "$RESULTS"
   --pipeline-samples "${PIPELINE:-100}" \
   --cfg-options train_dataloader.dataset.data_root="$DATA/" 2>&1 | tee "$RESULTS/benchmark_train.txt"
 [ "$TRAIN_ITERS" -gt 0 ] || exit 0
-# The 1x schedule warms up over 8,000 iterations (500 official steps x 256 images / 16): a short
+# The 1x schedule warms up over 8,000 iterations (500 steps x 256 images / 16, from model_config.py;
+# configs/_base_/schedules/schedule_1x.py): a short
 # check shortens the warm-up to a third of the run so that most of it trains at the working lr,
 # 0.02 x TRAIN_BATCH / 16 (--auto-scale-lr). No validation, no intermediate checkpoint. The GPU
 # machine reaches no model hub, so the backbone starts from scratch (init_cfg=None), not ImageNet.
