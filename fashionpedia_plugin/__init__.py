@@ -2,10 +2,10 @@
 attribute-aware metric and hooks, registered with mmdet's registries.
 
 Pulled into a config with ``custom_imports = dict(imports=['fashionpedia_plugin'])``.
-Importing it applies the upstream workarounds in :mod:`fashionpedia_plugin.compat`.
+Importing it only registers components: no function of torch, mmengine or mmdet is replaced
+(:mod:`fashionpedia_plugin.compat` says where each upstream workaround lives).
 The tool floor (:mod:`fashionpedia_plugin.toolkit`) is not imported here.
 """
-from . import compat  # noqa: F401  (applies upstream workarounds on import)
 from .datasets import *  # noqa: F401,F403
 from .engine import *  # noqa: F401,F403
 from .evaluation import *  # noqa: F401,F403

@@ -1,33 +1,36 @@
 """Every workaround for upstream (mmengine/mmcv/mmdet/fashionpedia) on current torch and numpy.
 
-This is the single place where the plugin adapts upstream behaviour; nothing in site-packages is
-edited. :func:`apply_all` runs once when :mod:`fashionpedia_plugin` is imported, so configs that
-pull the plugin in through ``custom_imports`` get the fixes in every process, including the
-workers started by ``torchrun``. Each workaround has a test in ``tests/test_compat.py`` that fails
-without it.
+This is the single place where the plugin documents how it adapts upstream behaviour; nothing in
+site-packages is edited, and importing the plugin replaces no function (only registration). Each workaround has a test in
+``tests/test_compat.py`` that fails without it.
 
-1. ``checkpoint_weights_only`` -- mmengine 0.10.7 calls ``torch.load(filename)`` without
-   ``weights_only``. Since torch 2.6 that defaults to ``True``, and a checkpoint written by an
-   mmengine ``Runner`` (``message_hub`` holds ``HistoryBuffer`` objects and numpy scalars) fails
-   with ``UnpicklingError: Weights only load failed``. That breaks ``--resume``, ``load_from`` and
-   ``tools/test.py CONFIG CKPT``. Fixed upstream on main only (not released). We wrap every
-   registered ``CheckpointLoader`` scheme so that it loads with ``weights_only=False``, which is
-   what mmengine did on torch < 2.6: load only checkpoints you trust, as before. Set
-   ``FP_CHECKPOINT_WEIGHTS_ONLY=1`` to keep torch's strict default.
-2. ``cpu_distributed`` -- mmengine's pytorch launcher calls ``torch.cuda.set_device(local_rank)``
-   unconditionally, which raises on CPU-only torch, and passes ``nccl``, which has no CPU backend;
-   ``Runner.wrap_model`` then gives DDP ``device_ids=[LOCAL_RANK]``, which DDP rejects for a
-   module on the CPU. Without CUDA we initialise the process group with ``gloo``, skip
-   ``set_device`` and build ``MMDistributedDataParallel`` without ``device_ids``; with CUDA the
-   upstream code runs untouched. This is the only place that handles CPU-distributed runs (no
-   config or tool sets a backend for it).
+1. ``weights_only_checkpoints`` -- a hook, not a patch: ``WeightsOnlyCheckpointHook``
+   (``engine/hooks/weights_only_checkpoint_hook.py``, in every config's ``custom_hooks``;
+   ``tools/train.py`` adds it where a config replaces them). Since torch 2.6, ``torch.load``
+   defaults to ``weights_only=True`` and mmengine 0.10.7 calls it without the argument, so a
+   checkpoint written by an mmengine ``Runner`` fails with ``UnpicklingError: Weights only load
+   failed``: its ``message_hub`` holds ``HistoryBuffer`` objects whose pickled state references
+   ``builtins.getattr`` (their statistics methods) and numpy arrays. ``getattr`` cannot be put on
+   torch's allowlist without opening it to code execution, so instead the hook writes the
+   message hub as tensors and numbers and rebuilds the buffers on load (``RNGStateHook`` keeps
+   numpy's RNG key as a tensor). Our checkpoints then open weights-only in every loader
+   (``--resume``, ``load_from``, ``tools/test.py``, the inferencer, mmdet's own tools); no
+   function of torch or mmengine is replaced. Files that need more (an earlier checkpoint, a
+   tampered one) are refused with one line, and load only with ``--trust-checkpoint``
+   (:mod:`fashionpedia_plugin.apis.checkpoint`).
+2. ``cpu_distributed`` -- *not* applied on import: :func:`patch_cpu_distributed` is called by
+   ``tools/train.py`` / ``tools/test.py`` only for ``--launcher pytorch`` on a machine without
+   CUDA. mmengine's pytorch launcher calls ``torch.cuda.set_device(local_rank)``
+   unconditionally, which raises on CPU-only torch, and passes ``nccl``, which has no CPU
+   backend; ``Runner.wrap_model`` then gives DDP ``device_ids=[LOCAL_RANK]``, which DDP rejects
+   for a module on the CPU. Without CUDA we initialise the process group with ``gloo``, skip
+   ``set_device`` and build ``MMDistributedDataParallel`` without ``device_ids``.
 3. ``numpy_aliases_for_fpeval`` -- the official ``fashionpedia`` evaluator uses ``np.float``,
    removed in numpy 1.24. It is only needed for the reference evaluator, so it is a context manager
    (:func:`numpy_float_alias`) used by the ``--reference`` path, not a global patch.
 """
 import contextlib
 import functools
-import os
 
 import numpy as np
 import torch
@@ -35,42 +38,13 @@ import torch
 _APPLIED = set()
 
 
-def _load_trusted(loader):
-    """Wrap an mmengine checkpoint loader so torch.load defaults to ``weights_only=False``."""
-    if getattr(loader, '_fp_trusted', False):
-        return loader
-
-    @functools.wraps(loader)
-    def wrapped(filename, map_location=None, *args, **kwargs):
-        if os.environ.get('FP_CHECKPOINT_WEIGHTS_ONLY') == '1':
-            return loader(filename, map_location, *args, **kwargs)
-        original = torch.load
-
-        @functools.wraps(original)
-        def torch_load(*a, **kw):
-            kw.setdefault('weights_only', False)
-            return original(*a, **kw)
-
-        torch.load = torch_load
-        try:
-            return loader(filename, map_location, *args, **kwargs)
-        finally:
-            torch.load = original
-
-    wrapped._fp_trusted = True
-    return wrapped
-
-
-def patch_checkpoint_weights_only():
-    """Workaround 1: mmengine checkpoints load again on torch >= 2.6."""
-    from mmengine.runner.checkpoint import CheckpointLoader
-    for prefix, loader in list(CheckpointLoader._schemes.items()):
-        CheckpointLoader._schemes[prefix] = _load_trusted(loader)
-    _APPLIED.add('checkpoint_weights_only')
-
-
 def patch_cpu_distributed():
-    """Workaround 2: ``--launcher pytorch`` works on machines without CUDA (gloo backend)."""
+    """Workaround 2: ``--launcher pytorch`` works on machines without CUDA (gloo backend).
+
+    Process-wide (mmengine's launcher and DDP wrapper), so only the tools call it, and only
+    when there is no CUDA device; with CUDA it does nothing."""
+    if torch.cuda.is_available():
+        return
     import mmengine.dist.utils as dist_utils
     original = dist_utils._init_dist_pytorch
     if getattr(original, '_fp_cpu_ok', False):
@@ -78,8 +52,6 @@ def patch_cpu_distributed():
 
     @functools.wraps(original)
     def init_dist_pytorch(backend, init_backend='torch', **kwargs):
-        if torch.cuda.is_available():
-            return original(backend, init_backend=init_backend, **kwargs)
         if backend == 'nccl':
             backend = 'gloo'
         torch.distributed.init_process_group(backend=backend, **kwargs)
@@ -92,9 +64,8 @@ def patch_cpu_distributed():
 
     @functools.wraps(ddp_init)
     def init_ddp(self, module, detect_anomalous_params=False, **kwargs):
-        if not torch.cuda.is_available():
-            kwargs.pop('device_ids', None)
-            kwargs.pop('output_device', None)
+        kwargs.pop('device_ids', None)
+        kwargs.pop('output_device', None)
         ddp_init(self, module, detect_anomalous_params=detect_anomalous_params, **kwargs)
 
     MMDistributedDataParallel.__init__ = init_ddp
@@ -116,11 +87,7 @@ def numpy_float_alias():
             delattr(np, name)
 
 
-def apply_all():
-    """Apply the import-time workarounds (idempotent)."""
-    patch_checkpoint_weights_only()
-    patch_cpu_distributed()
+def applied():
+    """The workarounds in effect in this process."""
     return sorted(_APPLIED)
 
-
-apply_all()

@@ -48,6 +48,9 @@ def tiny_cfg_options(data_root, work_dir, max_iters=2):
         'test_dataloader.persistent_workers=False',
         f'default_hooks.checkpoint.interval={max_iters}',
         'default_hooks.logger.interval=1',
+        # the 2-image batch would otherwise rescale the demo's batch-4 schedule (its own tests
+        # in tests/test_schedule_scaling.py)
+        'auto_scale_schedule.enable=False',
     ] + prior_options(data_root)
 
 
@@ -141,5 +144,6 @@ train_dataloader = dict(dataset=dict(pipeline=[
     dict(type='Resize', scale=(320, 320), keep_ratio=True),
     dict(type='PackFashionpediaInputs'),
 ]))
-custom_hooks = [dict(type='InvalidLossHook'), dict(type='RNGStateHook')]
+custom_hooks = [dict(type='InvalidLossHook'), dict(type='RNGStateHook'),
+                dict(type='WeightsOnlyCheckpointHook')]
 """

@@ -1,6 +1,5 @@
 """Each workaround in fashionpedia_plugin/compat.py, tested with and without it."""
 import os
-import pickle
 import subprocess
 import sys
 import textwrap
@@ -10,7 +9,6 @@ import pytest
 import torch
 from mmengine.model import BaseModel
 from mmengine.runner import Runner
-from mmengine.runner.checkpoint import CheckpointLoader
 
 from fashionpedia_plugin import compat
 
@@ -39,8 +37,10 @@ class ToyDataset(torch.utils.data.Dataset):
         return dict(inputs=torch.tensor([i, 1.0]), labels=torch.tensor(float(i % 3)))
 
 
-def _runner(work_dir, max_iters, resume=False):
+def _runner(work_dir, max_iters, resume=False, hook=True):
+    import fashionpedia_plugin  # noqa: F401  (registers WeightsOnlyCheckpointHook)
     return Runner(
+        custom_hooks=[dict(type='mmdet.WeightsOnlyCheckpointHook')] if hook else [],
         model=ToyModel(),
         work_dir=str(work_dir),
         train_dataloader=dict(
@@ -57,51 +57,50 @@ def _runner(work_dir, max_iters, resume=False):
         default_scope='mmengine')
 
 
-@pytest.fixture
-def unpatched_loaders():
-    """CheckpointLoader with mmengine's own loaders (the compat layer switched off)."""
-    saved = dict(CheckpointLoader._schemes)
-    CheckpointLoader._schemes.update({
-        k: getattr(v, '__wrapped__', v)
-        for k, v in CheckpointLoader._schemes.items()
-    })
-    yield
-    CheckpointLoader._schemes.clear()
-    CheckpointLoader._schemes.update(saved)
-
-
-def test_resume_from_runner_checkpoint(tmp_path):
+def test_resume_from_runner_checkpoint_weights_only(tmp_path):
+    """With WeightsOnlyCheckpointHook an mmengine Runner checkpoint opens with torch's
+    weights-only default and resumes with its message hub (HistoryBuffers) intact."""
     _runner(tmp_path, 2).train()
     assert (tmp_path / 'iter_2.pth').exists()
+    assert torch.load.__module__ == 'torch.serialization'
+    torch.load(tmp_path / 'iter_2.pth', weights_only=True)
+    assert torch.serialization.get_unsafe_globals_in_checkpoint(tmp_path / 'iter_2.pth') == []
     runner = _runner(tmp_path, 4, resume=True)
     runner.train()
     assert runner.iter == 4
     assert runner.message_hub.get_info('iter') is not None
+    loss = runner.message_hub.get_scalar('train/loss')
+    assert len(loss.data[0]) == 4  # 2 saved + 2 resumed iterations, as a HistoryBuffer
 
 
-def test_resume_fails_without_compat(tmp_path, unpatched_loaders):
+WITHOUT = textwrap.dedent("""
+    import sys, torch
+    try:
+        torch.load(sys.argv[1], weights_only=True)
+    except Exception as e:
+        print(type(e).__name__, str(e).splitlines()[0])
+    else:
+        print('loaded')
+""")
+
+
+def test_runner_checkpoint_fails_weights_only_without_the_hook(tmp_path):
     if tuple(int(v) for v in torch.__version__.split('.')[:2]) < (2, 6):
         pytest.skip('torch < 2.6 loads with weights_only=False by default')
-    _runner(tmp_path, 2).train()
-    with pytest.raises(pickle.UnpicklingError, match='[Ww]eights only load failed'):
-        _runner(tmp_path, 4, resume=True).train()
-
-
-def test_strict_mode_env_keeps_torch_default(tmp_path, monkeypatch):
-    if tuple(int(v) for v in torch.__version__.split('.')[:2]) < (2, 6):
-        pytest.skip('torch < 2.6 has no strict default to keep')
-    _runner(tmp_path, 2).train()
-    monkeypatch.setenv('FP_CHECKPOINT_WEIGHTS_ONLY', '1')
-    with pytest.raises(pickle.UnpicklingError):
-        CheckpointLoader.load_checkpoint(str(tmp_path / 'iter_2.pth'))
+    _runner(tmp_path, 2, hook=False).train()
+    res = subprocess.run([sys.executable, '-c', WITHOUT, str(tmp_path / 'iter_2.pth')],
+                         capture_output=True, text=True, timeout=120)
+    assert res.stdout.startswith('UnpicklingError'), res.stdout + res.stderr[-2000:]
 
 
 DIST_SCRIPT = textwrap.dedent("""
     import os, sys
     os.environ.update(RANK='0', LOCAL_RANK='0', WORLD_SIZE='1', MASTER_ADDR='127.0.0.1',
                       MASTER_PORT=sys.argv[2])
+    import fashionpedia_plugin  # noqa: F401  (importing alone patches nothing)
     if sys.argv[1] == 'with':
-        import fashionpedia_plugin  # noqa: F401  (applies compat)
+        from fashionpedia_plugin.compat import patch_cpu_distributed
+        patch_cpu_distributed()  # what tools/train.py does for --launcher pytorch
     from mmengine.dist import init_dist, get_world_size
     import torch.distributed as dist
     init_dist('pytorch', backend='nccl')

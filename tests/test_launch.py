@@ -8,7 +8,7 @@ import sys
 
 import numpy as np
 import pytest
-from conftest import DEMO_CONFIG, TOOLS, run, run_tool, tiny_cfg_options
+from conftest import DEMO_CONFIG, TOOLS, derived_config, run, run_tool, tiny_cfg_options
 
 
 def test_train_two_iterations_synthetic(trained):
@@ -156,30 +156,90 @@ def test_train_two_iterations_real_sample(sample_dir, tmp_path):
     assert 'val/fashionpedia/segm_iouf1_AP' in hub.log_scalars
 
 
+PROBE = """
+custom_imports = dict(imports=['fashionpedia_plugin', 'dist_probe_hook'],
+                      allow_failed_imports=False)
+custom_hooks = [dict(type='ValLossHook'), dict(type='InvalidLossHook'),
+                dict(type='RNGStateHook'), dict(type='DistProbeHook')]
+"""
+
+
+def _two_nodes(script, args, port, work):
+    """Two launches of ``tools/SCRIPT`` as two "nodes" on 127.0.0.1 (NNODES=2, NODE_RANK 0/1,
+    one process each, gloo), as on two machines; both must exit 0."""
+    import subprocess
+    env = dict(os.environ, PYTHON=sys.executable, PORT=port, OMP_NUM_THREADS='1', NNODES='2',
+               MASTER_ADDR='127.0.0.1',
+               PYTHONPATH=osp.join(osp.dirname(__file__), 'helpers') + os.pathsep +
+               os.environ.get('PYTHONPATH', ''))
+    procs = [
+        subprocess.Popen(['bash', osp.join(TOOLS, script), *args],
+                         cwd=osp.dirname(TOOLS),
+                         env=dict(env, NODE_RANK=str(rank)),
+                         stdout=subprocess.PIPE,
+                         stderr=subprocess.STDOUT,
+                         text=True) for rank in (0, 1)
+    ]
+    outs = [p.communicate(timeout=600)[0] for p in procs]
+    for rank, (p, out) in enumerate(zip(procs, outs)):
+        assert p.returncode == 0, f'node {rank}:\n{out[-4000:]}'
+    return outs
+
+
 @pytest.mark.slow
-def test_dist_train_and_test_two_cpu_processes(synthetic_root, tmp_path):
-    port = str(29700 + os.getpid() % 200)
-    env = dict(PYTHON=sys.executable, PORT=port, OMP_NUM_THREADS='1')
+def test_two_nodes_train_test_and_resume_on_one_process(synthetic_root, tmp_path):
+    """dist_train.sh / dist_test.sh with NNODES=2: both ranks finish, train on disjoint images
+    and end with identical weights; metrics are gathered once. Then the 2-process checkpoint
+    resumes on 1 process: refused on another total batch, accepted on the same one (RNG states
+    restored for rank 0, the line says what was not)."""
+    cfg = derived_config(tmp_path, PROBE)
     work = str(tmp_path / 'dist')
-    res = run([
-        'bash',
-        osp.join(TOOLS, 'dist_train.sh'), DEMO_CONFIG, '2', '--work-dir', work, '--cfg-options',
-        *tiny_cfg_options(synthetic_root, work)
-    ],
-              env=env)
-    out = res.stdout + res.stderr
-    assert 'distributed training: True, processes: 2' in out
+    # 2 processes x 2 = 4 = the demo's reference batch: the schedule is kept (factor 1)
+    opts = [*tiny_cfg_options(synthetic_root, work), 'auto_scale_schedule.enable=True']
+    port = str(29700 + os.getpid() % 200)
+    outs = _two_nodes('dist_train.sh', [cfg, '1', '--work-dir', work, '--cfg-options', *opts],
+                      port, work)
+    assert 'distributed training: True, processes: 2' in outs[0]
+    assert 'total batch 4 (2 processes x 2) = the config\'s reference batch' in outs[0]
     # metrics gathered once over the 6 val images, no duplicates (checked in the metric)
-    assert out.count('FashionpediaMetric: evaluated 6 images') == 1
-    assert osp.isfile(osp.join(work, 'iter_2.pth'))
-    res = run([
-        'bash',
-        osp.join(TOOLS, 'dist_test.sh'), DEMO_CONFIG,
-        osp.join(work, 'iter_2.pth'), '2', '--work-dir',
+    assert outs[0].count('FashionpediaMetric: evaluated 6 images') == 1
+    probes = [json.load(open(osp.join(work, f'probe_rank{r}.json'))) for r in (0, 1)]
+    assert [p['world_size'] for p in probes] == [2, 2] and [p['iter'] for p in probes] == [2, 2]
+    assert len(probes[0]['img_ids']) == len(probes[1]['img_ids']) == 4  # 2 iterations x 2
+    assert not set(probes[0]['img_ids']) & set(probes[1]['img_ids'])
+    assert probes[0]['params_sha256'] == probes[1]['params_sha256']
+    ckpt = osp.join(work, 'iter_2.pth')
+    import torch
+    saved = torch.load(ckpt, map_location='cpu', weights_only=False)
+    assert saved['rng_state']['world_size'] == 2 and len(saved['rng_state']['ranks']) == 2
+    assert saved['meta']['fashionpedia']['schedule']['total_batch'] == 4
+
+    outs = _two_nodes('dist_test.sh', [
+        cfg, ckpt, '1', '--work-dir',
         str(tmp_path / 'test'), '--cfg-options', *tiny_cfg_options(synthetic_root, work)
-    ],
-              env=dict(env, PORT=str(int(port) + 1)))
-    assert (res.stdout + res.stderr).count('FashionpediaMetric: evaluated 6 images') == 1
+    ], str(int(port) + 1), work)
+    assert outs[0].count('FashionpediaMetric: evaluated 6 images') == 1
+
+    # resume on 1 process: batch 2 -> total 2 != 4: one line, before any iteration
+    resume = [
+        sys.executable,
+        osp.join(TOOLS, 'train.py'), cfg, '--work-dir', work, '--resume', ckpt, '--cfg-options',
+        *[o for o in opts if not o.startswith('train_cfg.max_iters')], 'train_cfg.max_iters=3'
+    ]
+    helpers = dict(PYTHONPATH=osp.join(osp.dirname(__file__), 'helpers'))
+    res = run(resume, check=False, env=helpers)
+    assert res.returncode == 2, res.stderr[-3000:]
+    err = res.stderr.strip().splitlines()[-1]
+    assert err.startswith('error: cannot resume: the checkpoint was trained at total batch 4 '
+                          '(2 processes x 2), this run has 2 (1 x 2)'), err
+    assert 'train_dataloader.batch_size=4' in err
+    # same total batch on 1 process: resumes, says what it could not restore
+    res = run(resume + ['train_dataloader.batch_size=4'], env=helpers)
+    log = res.stdout + res.stderr
+    assert 'resumed epoch: 0, iter: 2' in log
+    assert 'RNG states: saved for 2 of 2 processes, resumed on 1: ranks 0-0 restored; the ' \
+        'states of saved ranks 1-1 are not used' in log
+    assert osp.isfile(osp.join(work, 'iter_3.pth'))
 
 
 def test_unwritable_or_full_work_dir_fails_at_start(tmp_path, monkeypatch):

@@ -20,7 +20,7 @@ import sys
 from mmengine.config import DictAction
 from tqdm import tqdm
 
-from fashionpedia_plugin.toolkit.cli import CLIError, run_cli
+from fashionpedia_plugin.toolkit.cli import CLIError, run_cli, trust_checkpoint_arg
 
 
 def main(argv=None):
@@ -64,6 +64,7 @@ def main(argv=None):
         nargs='+',
         action=DictAction,
         help='override config settings, e.g. model.test_cfg.rcnn.score_thr=0.1')
+    trust_checkpoint_arg(p)
     a = p.parse_args(argv)
     import os.path as osp
 
@@ -89,6 +90,7 @@ def main(argv=None):
         device=a.device,
         attr_decoder=a.attr_decoder,
         allow_partial=a.allow_partial,
+        trust_checkpoint=a.trust_checkpoint,
         show_progress=False)
 
     def report(path, why):

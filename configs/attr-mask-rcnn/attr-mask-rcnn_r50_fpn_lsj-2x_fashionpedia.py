@@ -6,10 +6,11 @@ _base_ = './attr-mask-rcnn_r50_fpn_lsj-1x_fashionpedia.py'
 
 max_iters = 180000
 milestones = [120000, 160000]
+warmup_iters = 2000  # the template's (1x): 500 steps x 64 images / 16
 
 train_cfg = dict(max_iters=max_iters)
 param_scheduler = [
-    dict(type='LinearLR', start_factor=0.001, by_epoch=False, begin=0, end=8000),
+    dict(type='LinearLR', start_factor=0.001, by_epoch=False, begin=0, end=warmup_iters),
     dict(type='MultiStepLR', begin=0, end=max_iters, by_epoch=False, milestones=milestones,
          gamma=0.1),
 ]

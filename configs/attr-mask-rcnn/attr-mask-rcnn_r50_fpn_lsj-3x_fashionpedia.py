@@ -6,10 +6,12 @@ _base_ = './attr-mask-rcnn_r50_fpn_lsj-1x_fashionpedia.py'
 
 max_iters = 270000
 milestones = [240000, 260000]
+# the yaml sets no warm-up: the template's 500 steps, at its batch 256 = 128,000 images
+warmup_iters = 8000
 
 train_cfg = dict(max_iters=max_iters)
 param_scheduler = [
-    dict(type='LinearLR', start_factor=0.001, by_epoch=False, begin=0, end=8000),
+    dict(type='LinearLR', start_factor=0.001, by_epoch=False, begin=0, end=warmup_iters),
     dict(type='MultiStepLR', begin=0, end=max_iters, by_epoch=False, milestones=milestones,
          gamma=0.1),
 ]

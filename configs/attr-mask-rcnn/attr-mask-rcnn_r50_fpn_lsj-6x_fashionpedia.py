@@ -7,10 +7,12 @@ _base_ = './attr-mask-rcnn_r50_fpn_lsj-1x_fashionpedia.py'
 
 max_iters = 540000
 milestones = [510000, 530000]
+# as 3x: the SpineNet 6x yamls set no warm-up, 500 template steps at batch 256 = 128,000 images
+warmup_iters = 8000
 
 train_cfg = dict(max_iters=max_iters)
 param_scheduler = [
-    dict(type='LinearLR', start_factor=0.001, by_epoch=False, begin=0, end=8000),
+    dict(type='LinearLR', start_factor=0.001, by_epoch=False, begin=0, end=warmup_iters),
     dict(type='MultiStepLR', begin=0, end=max_iters, by_epoch=False, milestones=milestones,
          gamma=0.1),
 ]

@@ -1,6 +1,6 @@
 # The attribute model on mmdet's Mask R-CNN network instead of the official recipe (frozen BN
-# and stage 1, FPN P2-P6 without BN, anchors 8 x stride 4..64, L1 box losses, mmdet's RoI level
-# mapping), same data, schedule and attribute head as attr-mask-rcnn_r50_fpn_lsj-1x: compare the
+# and stage 1, FPN P2-P6 without BN, RPN without BN, anchors 8 x stride 4..64, L1 box losses
+# normalised as mmdet's, no BN after the box head's fc, mmdet's RoI level mapping), same data, schedule and attribute head as attr-mask-rcnn_r50_fpn_lsj-1x: compare the
 # two with tools/analysis_tools/config_diff.py and by their curves.
 _base_ = './attr-mask-rcnn_r50_fpn_lsj-1x_fashionpedia.py'
 
@@ -10,13 +10,16 @@ model = dict(
         norm_cfg=dict(_delete_=True, type='BN', requires_grad=True)),
     neck=dict(_delete_=True, type='FPN', in_channels=[256, 512, 1024, 2048], out_channels=256,
               num_outs=5),
+    # no BN and mmdet's loss normalisation: OfficialRPNHead is then mmdet's RPNHead
     rpn_head=dict(
+        norm_cfg=None, box_loss_norm='mmdet',
         anchor_generator=dict(scales=[8], strides=[4, 8, 16, 32, 64]),
         loss_bbox=dict(_delete_=True, type='L1Loss', loss_weight=1.0)),
     roi_head=dict(
         bbox_roi_extractor=dict(featmap_strides=[4, 8, 16, 32], finest_scale=56),
         mask_roi_extractor=dict(featmap_strides=[4, 8, 16, 32], finest_scale=56),
         bbox_head=dict(norm_cfg=dict(_delete_=True, type='SyncBN', requires_grad=True),
+                       fc_norm_cfg=None, box_loss_norm='mmdet',
                        loss_bbox=dict(_delete_=True, type='L1Loss', loss_weight=1.0)),
-        mask_head=dict(norm_cfg=None)),
+        mask_head=dict(norm_cfg=None, upsample_norm_cfg=None)),
     train_cfg=dict(rcnn=dict(assigner=dict(match_low_quality=True))))

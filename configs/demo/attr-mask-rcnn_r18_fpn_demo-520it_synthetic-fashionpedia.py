@@ -94,8 +94,11 @@ optim_wrapper = dict(
 auto_scale_lr = dict(base_batch_size=4)
 
 # + validation loss next to the metrics (off by default on real data: one more forward per
-# batch); the schedule's InvalidLossHook and RNGStateHook stay
-custom_hooks = [dict(type='ValLossHook'), dict(type='InvalidLossHook'), dict(type='RNGStateHook')]
+# batch); the schedule's hooks stay
+custom_hooks = [
+    dict(type='ValLossHook'), dict(type='InvalidLossHook'), dict(type='RNGStateHook'),
+    dict(type='CheckpointProvenanceHook'), dict(type='WeightsOnlyCheckpointHook')
+]
 default_hooks = dict(
     logger=dict(interval=20),
     checkpoint=dict(interval=val_interval, max_keep_ckpts=2))

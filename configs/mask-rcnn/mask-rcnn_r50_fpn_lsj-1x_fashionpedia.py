@@ -1,5 +1,6 @@
 # Mask R-CNN R50-FPN on the official network recipe without the attribute branch: the 4conv1fc
-# box head with BN (Shared4Conv1FCBBoxHead), same data, LSJ and 1x schedule as
+# box head with BN after the convs and the fc and the official box-loss normalisation
+# (OfficialConvFCBBoxHead = Shared4Conv1FCBBoxHead + those two), same data, LSJ and 1x schedule as
 # attr-mask-rcnn_r50_fpn_lsj-1x. The baseline for "what do attributes cost / change".
 _base_ = '../attr-mask-rcnn/attr-mask-rcnn_r50_fpn_lsj-1x_fashionpedia.py'
 
@@ -9,13 +10,17 @@ model = dict(
         type='StandardRoIHead',
         bbox_head=dict(
             _delete_=True,
-            type='Shared4Conv1FCBBoxHead',
+            type='OfficialConvFCBBoxHead',
+            num_shared_convs=4,
+            num_shared_fcs=1,
             in_channels=256,
             conv_out_channels=256,
             fc_out_channels=1024,
             roi_feat_size=7,
             num_classes=46,
             norm_cfg=norm_cfg,
+            fc_norm_cfg=norm_cfg,
+            box_loss_norm='positive_coords',
             bbox_coder=dict(type='DeltaXYWHBBoxCoder', target_means=[0., 0., 0., 0.],
                             target_stds=[0.1, 0.1, 0.2, 0.2]),
             reg_class_agnostic=False,

@@ -1,4 +1,11 @@
-"""Does a checkpoint fit the model? Checked before any inference or training step runs.
+"""Open a checkpoint safely, and check that it fits the model, before any step runs.
+
+:func:`load_checkpoint_file` opens a checkpoint with torch's weights-only unpickler (this
+project's checkpoints hold only tensors, containers and numbers: ``WeightsOnlyCheckpointHook``,
+``compat.py``): a pickle that would run code, an empty, truncated or non-checkpoint file end in one :class:`CheckpointLoadError` line
+naming the file and the cause. Full unpickling only when the user asks: ``trust=True``
+(``--trust-checkpoint`` on the tools), or ``TRUST_ENV`` = torch's own switch
+``TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD=1`` for library use.
 
 mmengine loads state dicts with ``strict=False``: a checkpoint of another config (R18 into R50,
 46 vs 47 classes, no attribute head) only logs size mismatches and missing keys, then the run
@@ -6,6 +13,15 @@ goes on with random weights and reports AP 0 with exit code 0. :func:`check_chec
 keys and shapes first and raises :class:`CheckpointMismatchError`, one line: counts, the first
 keys, and the config the checkpoint was trained with (mmengine stores it in ``meta``).
 """
+import contextlib
+import os
+import os.path as osp
+import pickle
+
+TRUST_ENV = 'TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD'
+MAGIC = {b'\xff\xd8\xff': 'a JPEG image', b'\x89PNG': 'a PNG image', b'{': 'JSON text',
+         b'[': 'JSON text', b'<': 'XML/HTML text', b'version https://git-lfs': 'a Git LFS pointer'}
+
 # Keys a checkpoint may lack without harm (BN's counter; not used with momentum set).
 OPTIONAL_SUFFIXES = ('num_batches_tracked', )
 ATTRIBUTE_KEYS = ('fc_attr.', )
@@ -13,6 +29,74 @@ ATTRIBUTE_KEYS = ('fc_attr.', )
 
 class CheckpointMismatchError(ValueError):
     """The checkpoint's weights do not fit the model built from the config."""
+
+
+class CheckpointLoadError(ValueError):
+    """A checkpoint that cannot be opened safely: damaged, not a checkpoint, or asking to run
+    code; one line naming the file and the cause."""
+
+
+def trusted(trust=None):
+    """Full unpickling asked for: ``trust`` (the flag) or ``TRUST_ENV=1``."""
+    return bool(trust) or os.environ.get(TRUST_ENV, '0').lower() in ('1', 'y', 'yes', 'true')
+
+
+def trust_checkpoints():
+    """``--trust-checkpoint``: every load in this process unpickles fully (torch's own switch,
+    read at each ``torch.load`` without an explicit ``weights_only``: mmengine's loaders too)."""
+    os.environ[TRUST_ENV] = '1'
+
+
+@contextlib.contextmanager
+def _full_unpickling():
+    """:data:`TRUST_ENV` for the duration of one load the caller asked to trust."""
+    old = os.environ.get(TRUST_ENV)
+    os.environ[TRUST_ENV] = '1'
+    try:
+        yield
+    finally:
+        if old is None:
+            del os.environ[TRUST_ENV]
+        else:
+            os.environ[TRUST_ENV] = old
+
+
+def _cause(filename, error):
+    """One line: why ``filename`` did not load."""
+    msg = str(error).strip().splitlines()
+    if osp.isfile(filename) and osp.getsize(filename) == 0:
+        return 'the file is empty'
+    head = open(filename, 'rb').read(32) if osp.isfile(filename) else b''
+    for magic, what in MAGIC.items():
+        if head.startswith(magic):
+            return f'not a PyTorch checkpoint (it is {what})'
+    text = ' '.join(msg)
+    if 'Unsupported global' in text or 'Weights only load failed' in text:
+        import re
+        found = re.search(r'GLOBAL ([\w.]+)', text) or re.search(r'Unsupported global: ([\w.]+)',
+                                                                  text)
+        what = found.group(1) if found else 'an object torch does not allow'
+        return (f'refused to unpickle {what}: loading it could run code (weights-only loading '
+                f'allows tensors, containers and numbers). Only if you '
+                f'trust this file: --trust-checkpoint (library: {TRUST_ENV}=1)')
+    if 'central directory' in text or 'PytorchStreamReader' in text or isinstance(
+            error, EOFError) or 'truncated' in text or 'Ran out of input' in text:
+        return f'damaged or truncated ({msg[0] if msg else error.__class__.__name__})'
+    return f'not a PyTorch checkpoint ({error.__class__.__name__}: {msg[0] if msg else ""})'
+
+
+def load_checkpoint_file(filename, map_location='cpu', trust=None):
+    """mmengine's ``CheckpointLoader.load_checkpoint`` (every scheme: local, ``http://``,
+    ``torchvision://`` ...) with weights-only unpickling unless :func:`trusted`; any failure to
+    open the file raises :class:`CheckpointLoadError`."""
+    from mmengine.runner.checkpoint import CheckpointLoader
+
+    try:
+        with _full_unpickling() if trust else contextlib.nullcontext():
+            return CheckpointLoader.load_checkpoint(filename, map_location=map_location)
+    except (pickle.UnpicklingError, EOFError, RuntimeError, ValueError, KeyError,
+            AttributeError, ImportError, TypeError) as e:
+        raise CheckpointLoadError(f'checkpoint {filename}: {_cause(filename, e)}') from None
 
 
 def _state_dict(checkpoint):
@@ -39,16 +123,15 @@ def trained_with(checkpoint):
     return parts[0] if len(parts) == 3 and parts[1].isdigit() else (name or None)
 
 
-def check_checkpoint(model, filename, allow_partial=False, logger=None):
+def check_checkpoint(model, filename, allow_partial=False, logger=None, checkpoint=None):
     """Raise :class:`CheckpointMismatchError` unless ``filename`` fits ``model``.
 
     ``allow_partial=True`` logs the same message as a warning and returns (loading then
-    proceeds as mmengine does: matching keys only). Returns the message or None.
+    proceeds as mmengine does: matching keys only). Returns the message or None. ``checkpoint``:
+    the already loaded dict of ``filename`` (else it is opened with :func:`load_checkpoint_file`).
     """
-    from mmengine.runner.checkpoint import CheckpointLoader
-
-    from .. import compat  # noqa: F401  (checkpoint loading on torch >= 2.6)
-    checkpoint = CheckpointLoader.load_checkpoint(filename, map_location='cpu')
+    if checkpoint is None:
+        checkpoint = load_checkpoint_file(filename)
     model = getattr(model, 'module', model)
     missing, unexpected, mismatched = compare_state_dicts(model.state_dict(),
                                                           _state_dict(checkpoint))

@@ -96,15 +96,17 @@ def init_model(config, checkpoint, device='cpu', allow_partial=False):
     return model.to(device).eval()
 
 
-def load_checked(model, checkpoint, allow_partial=False):
-    """Check ``checkpoint`` against ``model``, load it, and take its ``dataset_meta`` (classes,
-    palette of the training data; the official taxonomy when the checkpoint has none)."""
+def load_checked(model, checkpoint, allow_partial=False, trust=None):
+    """Open ``checkpoint`` (weights-only unless ``trust``), check it against ``model``, load it,
+    and take its ``dataset_meta`` (classes, palette of the training data; the official taxonomy
+    when the checkpoint has none)."""
     from mmengine.logging import MMLogger
-    from mmengine.runner import load_checkpoint
+    from mmengine.runner.checkpoint import _load_checkpoint_to_model
 
-    from .checkpoint import check_checkpoint
-    check_checkpoint(model, checkpoint, allow_partial, MMLogger.get_current_instance())
-    ckpt = load_checkpoint(model, checkpoint, map_location='cpu')
+    from .checkpoint import check_checkpoint, load_checkpoint_file
+    ckpt = load_checkpoint_file(checkpoint, trust=trust)
+    check_checkpoint(model, checkpoint, allow_partial, MMLogger.get_current_instance(), ckpt)
+    ckpt = _load_checkpoint_to_model(model, ckpt, strict=False)
     meta = ckpt.get('meta', {}) if isinstance(ckpt, dict) else {}
     model.dataset_meta = {k.lower(): v for k, v in meta.get('dataset_meta', {}).items()} or \
         dict(classes=taxonomy.CLASSES, palette=taxonomy.palette())

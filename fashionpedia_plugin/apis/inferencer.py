@@ -14,7 +14,8 @@ class FashionpediaInferencer(DetInferencer):
     each prediction also has, per instance, ``attribute_ids``, ``attribute_names`` and
     ``attribute_scores`` (decoded by the config's ``test_evaluator.attr_decoder``, or
     ``attr_decoder``: a decoder config or the JSON of ``tune_attributes.py``), and
-    ``class_names``. The checkpoint is checked against the model first (``apis/checkpoint.py``;
+    ``class_names``. The checkpoint is opened weights-only (``trust_checkpoint=True`` to unpickle
+    a file you trust fully) and checked against the model first (``apis/checkpoint.py``;
     ``allow_partial`` to load one that does not fit). Visualisations use the config's
     visualizer (``FashionpediaVisualizer`` in this project's configs: class + attributes).
 
@@ -32,8 +33,10 @@ class FashionpediaInferencer(DetInferencer):
                  palette='none',
                  show_progress=True,
                  attr_decoder=None,
-                 allow_partial=False):
+                 allow_partial=False,
+                 trust_checkpoint=False):
         self._allow_partial = allow_partial
+        self._trust = trust_checkpoint
         super().__init__(model, weights, device, scope, palette, show_progress)
         from .garment_export import build_attr_decoder
         self.attr_decoder = build_attr_decoder(self.cfg, attr_decoder)
@@ -45,7 +48,7 @@ class FashionpediaInferencer(DetInferencer):
             warnings.simplefilter('ignore')
             model = super()._init_model(cfg, None, device)
         if weights is not None:
-            load_checked(model, weights, self._allow_partial)
+            load_checked(model, weights, self._allow_partial, self._trust)
         return model
 
     def pred2dict(self, data_sample, pred_out_dir=''):

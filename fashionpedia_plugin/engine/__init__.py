@@ -1,3 +1,8 @@
-from .hooks import InvalidLossError, InvalidLossHook, RNGStateHook, ValLossHook
+from .hooks import (CheckpointProvenanceHook, InvalidLossError, InvalidLossHook, RNGStateHook,
+                    ScheduleMismatchError, ValLossHook, WeightsOnlyCheckpointHook,
+                    evaluated_split)
 
-__all__ = ['InvalidLossError', 'InvalidLossHook', 'RNGStateHook', 'ValLossHook']
+__all__ = [
+    'CheckpointProvenanceHook', 'InvalidLossError', 'InvalidLossHook', 'RNGStateHook',
+    'ScheduleMismatchError', 'ValLossHook', 'WeightsOnlyCheckpointHook', 'evaluated_split'
+]

@@ -1,4 +1,10 @@
-from .roi_heads import AttributeConvFCBBoxHead, AttributeRoIHead
+from .dense_heads import OfficialRPNHead
+from .necks import OfficialFPN
+from .roi_heads import (AttributeConvFCBBoxHead, AttributeRoIHead, OfficialConvFCBBoxHead,
+                        OfficialFCNMaskHead)
 from .task_modules import AttributeDecoder
 
-__all__ = ['AttributeConvFCBBoxHead', 'AttributeRoIHead', 'AttributeDecoder']
+__all__ = [
+    'AttributeConvFCBBoxHead', 'AttributeRoIHead', 'AttributeDecoder', 'OfficialConvFCBBoxHead',
+    'OfficialFCNMaskHead', 'OfficialFPN', 'OfficialRPNHead'
+]

@@ -27,13 +27,13 @@ class CLIError(Exception):
 
 def run_cli(main, argv=None):
     """Call ``main(argv)``; turn expected user errors into one line on stderr + exit code."""
-    from ..apis.checkpoint import CheckpointMismatchError
+    from ..apis.checkpoint import CheckpointLoadError, CheckpointMismatchError
     from ..datasets.validation import FashionpediaDataError
-    from ..engine.hooks import InvalidLossError
+    from ..engine.hooks import InvalidLossError, ScheduleMismatchError
     try:
         return main(argv)
     except (CLIError, FashionpediaDataError, FileNotFoundError, InvalidLossError,
-            CheckpointMismatchError) as e:
+            CheckpointLoadError, CheckpointMismatchError, ScheduleMismatchError) as e:
         msg = str(e).strip() or e.__class__.__name__
         print(f'error: {msg}', file=sys.stderr)
         return 2
@@ -52,6 +52,14 @@ def common_args(parser):
         default='none',
         help='job launcher')
     parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
+
+
+def trust_checkpoint_arg(parser):
+    parser.add_argument(
+        '--trust-checkpoint',
+        action='store_true',
+        help='unpickle checkpoints fully (can run code stored in the file): only for files you '
+        'trust; by default they load weights-only (tensors, containers, numbers)')
 
 
 def data_root_arg(parser):

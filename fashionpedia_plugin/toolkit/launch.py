@@ -15,7 +15,10 @@ import tempfile
 
 from mmengine.runner import Runner
 
-from .cli import CLIError, check_work_dir, common_args, data_root_arg, load_config
+from ..apis.checkpoint import load_checkpoint_file, trust_checkpoints
+from .cli import (CLIError, check_work_dir, common_args, data_root_arg, load_config,
+                  trust_checkpoint_arg)
+from .schedule_scaling import describe, resolve_schedule, world_size_from_env
 
 # Long blocks that mmengine's Runner logs at start: kept in the log file, not on the console.
 FILE_ONLY = ('\n' + '-' * 60 + '\nSystem environment:', 'Config:\n',
@@ -66,6 +69,11 @@ def allow_partial_arg(parser):
 
 
 def setup_common(cfg, args, config_path):
+    if args.trust_checkpoint:
+        trust_checkpoints()
+    if args.launcher != 'none':
+        from ..compat import patch_cpu_distributed
+        patch_cpu_distributed()  # CPU-only machines: gloo (no-op with CUDA)
     cfg.launcher = args.launcher
     if 'LOCAL_RANK' not in os.environ:
         os.environ['LOCAL_RANK'] = str(args.local_rank)
@@ -85,6 +93,12 @@ def train_parser():
         action='store_true',
         help='scale the lr by total batch / auto_scale_lr.base_batch_size')
     parser.add_argument(
+        '--keep-schedule',
+        action='store_true',
+        help='keep lr, iterations, lr drops, warm-up and intervals as the config writes them; '
+        'by default they are rescaled by images seen from the config\'s total batch '
+        '(auto_scale_lr.base_batch_size) to this run\'s (processes x batch_size)')
+    parser.add_argument(
         '--resume',
         nargs='?',
         type=str,
@@ -100,6 +114,7 @@ def train_parser():
         'offline unless $WANDB_MODE says otherwise (wandb sync work_dir/<timestamp>/vis_data/wandb/'
         'offline-run-* to upload)')
     allow_partial_arg(parser)
+    trust_checkpoint_arg(parser)
     data_root_arg(parser)
     common_args(parser)
     return parser
@@ -153,6 +168,13 @@ def build_train_runner(argv=None):
         if 'base_batch_size' not in cfg.get('auto_scale_lr', {}):
             raise CLIError(f'{args.config} has no auto_scale_lr.base_batch_size')
         cfg.auto_scale_lr.enable = True
+    schedule = resolve_schedule(cfg, world_size_from_env(args.launcher), args.keep_schedule)
+    if schedule['enable'] and cfg.get('auto_scale_lr', {}).get('enable'):
+        cfg.auto_scale_lr.enable = False  # the lr is already scaled with the schedule
+    hooks = cfg.setdefault('custom_hooks', [])
+    for needed in ('CheckpointProvenanceHook', 'WeightsOnlyCheckpointHook'):
+        if not any(h.get('type') == needed for h in hooks):
+            hooks.append(dict(type=needed))
     if args.resume == 'auto':
         cfg.resume, cfg.load_from = True, None
     elif args.resume is not None:
@@ -162,10 +184,28 @@ def build_train_runner(argv=None):
     if cfg.get('load_from') and not cfg.get('resume'):
         if not osp.isfile(cfg.load_from):
             raise CLIError(f'load_from checkpoint not found: {cfg.load_from}')
+    first = resume_source(cfg) if cfg.get('resume') else cfg.get('load_from')
+    if first and osp.isfile(first):  # opened once up front: a bad file fails in one line
+        load_checkpoint_file(first)
     runner = build_runner(cfg)
+    for line in describe(schedule, args.keep_schedule):
+        if line.startswith('warning: '):
+            runner.logger.warning(line[len('warning: '):])
+        else:
+            runner.logger.info(line)
+    if args.auto_scale_lr and schedule['enable']:
+        runner.logger.info('--auto-scale-lr: the lr is scaled with the schedule above')
     if cfg.get('load_from') and not cfg.get('resume'):
         check_loaded_weights(runner, cfg.load_from, args.allow_partial)
     return runner
+
+
+def resume_source(cfg):
+    """The checkpoint ``--resume`` will load: the one given, or the latest in work_dir."""
+    if cfg.get('load_from'):
+        return cfg.load_from
+    from mmengine.runner import find_latest_checkpoint
+    return find_latest_checkpoint(cfg.work_dir)
 
 
 def finish_distributed():
@@ -204,6 +244,7 @@ def test_parser():
         'test_evaluator.attr_decoder')
     parser.add_argument('--show-dir', help='save prediction overlays under work_dir/timestamp/')
     allow_partial_arg(parser)
+    trust_checkpoint_arg(parser)
     data_root_arg(parser)
     common_args(parser)
     return parser

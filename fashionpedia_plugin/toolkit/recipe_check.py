@@ -59,13 +59,63 @@ def _roi_mapping(cfg):
     return f'{_levels(strides)}, {canonical:g} px at P4'
 
 
+def _frac(v):
+    return '1/9' if abs(v - 1 / 9) < 1e-9 else f'{v:g}'
+
+
 def _loss(loss):
+    """Type and factor: ``smooth L1 beta 1/9 x 1/9`` (the official Huber loss with delta d is
+    d x smooth L1 with beta d, modeling/losses.py)."""
     if not loss:
         return None
+    w = _frac(loss.get('loss_weight', 1.0))
     if loss['type'] == 'SmoothL1Loss':
-        beta = loss.get('beta', 1.0)
-        return f'smooth L1 beta {"1/9" if abs(beta - 1 / 9) < 1e-9 else f"{beta:g}"}'
-    return loss['type'].replace('Loss', ' loss').replace('L1 loss', 'L1')
+        return f'smooth L1 beta {_frac(loss.get("beta", 1.0))} x {w}'
+    if loss['type'] == 'CrossEntropyLoss':
+        kind = 'mask sigmoid' if loss.get('use_mask') else \
+            'sigmoid' if loss.get('use_sigmoid') else 'softmax'
+        return f'{kind} CE x {w}'
+    return loss['type'].replace('Loss', ' loss').replace('L1 loss', 'L1') + f' x {w}'
+
+
+def _rpn_box_loss(cfg):
+    h = _get(cfg.model, 'rpn_head') or {}
+    loss = _loss(h.get('loss_bbox'))
+    if loss is None:
+        return None
+    official = h.get('type') == 'OfficialRPNHead' and \
+        h.get('box_loss_norm', 'nonzero_per_level') == 'nonzero_per_level'
+    return loss + (', / non-zero targets, per level' if official else ', / sampled anchors')
+
+
+def _rcnn_box_loss(cfg):
+    h = _get(cfg.model, 'roi_head', 'bbox_head') or {}
+    loss = _loss(h.get('loss_bbox'))
+    if loss is None:
+        return None
+    official = h.get('box_loss_norm') == 'positive_coords'
+    return loss + (', / positive RoIs x 4' if official else ', / sampled RoIs')
+
+
+def _rpn_norm(cfg):
+    h = _get(cfg.model, 'rpn_head') or {}
+    return 'per level' if h.get('type') == 'OfficialRPNHead' and h.get('norm_cfg') else False
+
+
+def _fpn_norm(cfg):
+    neck = _get(cfg.model, 'neck') or {}
+    if not neck.get('norm_cfg'):
+        return False
+    return 'outputs' if neck.get('type') == 'OfficialFPN' else 'laterals + outputs'
+
+
+def _mask_head(cfg):
+    h = _get(cfg.model, 'roi_head', 'mask_head') or {}
+    if not h:
+        return None
+    bn = ' BN' if h.get('norm_cfg') else ''
+    up_bn = ' BN' if h.get('type') == 'OfficialFCNMaskHead' and h.get('upsample_norm_cfg') else ''
+    return f'{h.get("num_convs", 4)} conv{bn} + deconv{up_bn}'
 
 
 def _head(cfg):
@@ -76,7 +126,9 @@ def _head(cfg):
     if h.get('type') == 'Shared4Conv1FCBBoxHead':
         convs, fcs = 4, 1
     bn = ' BN' if h.get('norm_cfg') else ''  # mmdet's ConvFCBBoxHead: on the convs only
-    return f'{convs} conv{bn} + {fcs} fc {h.get("fc_out_channels", 1024)}'.replace('0 conv + ', '')
+    fc_bn = ' BN' if h.get('fc_norm_cfg') else ''  # OfficialConvFCBBoxHead: and its fcs
+    return f'{convs} conv{bn} + {fcs} fc {h.get("fc_out_channels", 1024)}{fc_bn}'.replace(
+        '0 conv + ', '')
 
 
 def _schedule(cfg, gpus):
@@ -146,21 +198,30 @@ def read_ours(cfg, gpus):
         'FPN levels':
         None if not anchor else _levels(anchor['strides']),
         'FPN batch norm':
-        bool(_get(m, 'neck', 'norm_cfg')),
+        _fpn_norm(cfg),
         'RPN conv batch norm':
-        False,  # mmdet's RPNHead builds its conv without a norm
+        _rpn_norm(cfg),
         'anchor side / ratios': [f'{anchor["scales"][0]:g} x stride',
                                  sorted(anchor['ratios'])] if anchor else None,
         'RoI level mapping':
         _roi_mapping(cfg),
         'box head':
         _head(cfg),
-        'mask head': (f'{_get(m, "roi_head", "mask_head", "num_convs", default=4)} conv' +
-                      (', BN' if _get(m, 'roi_head', 'mask_head', 'norm_cfg') else '')),
+        'mask head':
+        _mask_head(cfg),
+        'RPN score loss':
+        _loss(_get(m, 'rpn_head', 'loss_cls')) and
+        _loss(_get(m, 'rpn_head', 'loss_cls')) + ', / sampled anchors',
         'RPN box loss':
-        _loss(_get(m, 'rpn_head', 'loss_bbox')),
+        _rpn_box_loss(cfg),
+        'R-CNN class loss':
+        _loss(_get(m, 'roi_head', 'bbox_head', 'loss_cls')) and
+        _loss(_get(m, 'roi_head', 'bbox_head', 'loss_cls')) + ', / sampled RoIs',
         'R-CNN box loss':
-        _loss(_get(m, 'roi_head', 'bbox_head', 'loss_bbox')),
+        _rcnn_box_loss(cfg),
+        'mask loss':
+        _loss(_get(m, 'roi_head', 'mask_head', 'loss_mask')) and
+        _loss(_get(m, 'roi_head', 'mask_head', 'loss_mask')) + ', / positive-RoI pixels',
         'RoIs sampled per image / fg fraction': [sampler.get('num'),
                                                  sampler.get('pos_fraction')],
         'attribute branch and target':
@@ -247,13 +308,15 @@ def images_text(v):
 
 def format_check(rows):
     w = max(len(r[0]) for r in rows)
-    lines = [f'{"entry":<{w}}  {"status":<10}  {"ours":<28}  {"official":<28}  source']
-    for name, mine, official, status, note in rows:
-        ours, theirs = images_text(mine), images_text(official)
+    texts = [(images_text(r[1]), images_text(r[2])) for r in rows]
+    wo = max(28, max(len(t[0]) for t in texts))
+    wt = max(28, max(len(t[1]) for t in texts))
+    lines = [f'{"entry":<{w}}  {"status":<10}  {"ours":<{wo}}  {"official":<{wt}}  source']
+    for (name, mine, official, status, note), (ours, theirs) in zip(rows, texts):
         if name == 'schedule (images seen)':
             ours += f' ({mine / TRAIN_IMAGES:.0f} ep)' if mine else ''
             theirs += f' ({official / TRAIN_IMAGES:.0f} ep)'
-        lines.append(f'{name:<{w}}  {status:<10}  {ours:<28}  {theirs:<28}  {note}')
+        lines.append(f'{name:<{w}}  {status:<10}  {ours:<{wo}}  {theirs:<{wt}}  {note}')
     counts = {
         s: sum(1 for r in rows if r[3] == s)
         for s in ('match', 'deviates', 'documented', 'n/a')

@@ -39,7 +39,7 @@ def main():
           f'[selfcheck]     mmcv {mmcv.__version__} (ops on {"+".join(devices)})  '
           f'mmdet {mmdet.__version__}  mmengine {mmengine.__version__}  '
           f'fashionpedia_plugin {fashionpedia_plugin.__version__}\n'
-          f'[selfcheck]     compat workarounds applied: {", ".join(compat.apply_all())}')
+          f'[selfcheck]     process-wide patches applied: {", ".join(compat.applied()) or "none"}')
     return 0
 
 

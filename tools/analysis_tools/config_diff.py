@@ -37,14 +37,15 @@ def main(argv=None):
     p.add_argument('--recipe', action='store_true', help='compare with the official recipe')
     p.add_argument(
         '--schedule',
-        choices=['1x', '3x', '6x'],
+        choices=['1x', '2x', '3x', '6x'],
         default='3x',
         help='official schedule to compare with (--recipe)')
     p.add_argument(
         '--gpus',
         type=int,
-        help='GPUs of the compared run (--recipe; default: auto_scale_lr.base_batch_size / '
-        'batch_size, the total batch the config is written for)')
+        help='GPUs of the compared run, its schedule rescaled as tools/train.py does (--recipe; '
+        'default: auto_scale_lr.base_batch_size / batch_size, the total batch the config is '
+        'written for)')
     p.add_argument(
         '--strict',
         '--fail-on-deviation',
@@ -55,7 +56,11 @@ def main(argv=None):
         if len(a.configs) != 1:
             p.error('--recipe takes exactly one config')
         from fashionpedia_plugin.toolkit.recipe_check import check, format_check
-        rows = check(load_config(a.configs[0], a.cfg_options), schedule=a.schedule, gpus=a.gpus)
+        cfg = load_config(a.configs[0], a.cfg_options)
+        if a.gpus:  # the schedule tools/train.py would run on that many processes
+            from fashionpedia_plugin.toolkit.schedule_scaling import resolve_schedule
+            resolve_schedule(cfg, a.gpus)
+        rows = check(cfg, schedule=a.schedule, gpus=a.gpus)
         if a.json:
             print(
                 json.dumps([

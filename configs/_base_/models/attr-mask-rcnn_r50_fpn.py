@@ -2,6 +2,11 @@
 # the mmdet-style model. Sources (tensorflow/tpu, models/official/detection/):
 #   [M] projects/fashionpedia/configs/model_config.py   [Y] .../configs/yaml/r50fpn_amrcnn.yaml
 #   [S] ops/spatial_transform_ops.py (multilevel_crop_and_resize)   [F] modeling/architecture/fpn.py
+#   [H] modeling/architecture/heads.py (RpnHead)   [L] modeling/losses.py
+#   [FR] projects/fashionpedia/modeling/architecture/fast_rcnn_head.py
+# Class, mask and attribute losses need no change: [L] class = mean over all RoIs, mask = mean
+# over positive-RoI pixels, as mmdet's; projects/fashionpedia/modeling/model.py sums the six
+# terms with weight 1.
 # "our choice" marks what the source does not settle; docs in README "Configs".
 _base_ = './attr-mask-rcnn_r50_fpn_mmdet-style.py'
 
@@ -12,17 +17,19 @@ norm_cfg = dict(type='SyncBN', requires_grad=True, momentum=0.01, eps=1e-3)
 model = dict(
     # [M] no frozen stages, BN trainable (batch_norm_trainable)
     backbone=dict(frozen_stages=-1, norm_eval=False, norm_cfg=norm_cfg),
-    # [M] min_level 3, max_level 7: P3-P7; [F] P6 from the P5 output, ReLU before P7, BN on the
-    # levels (fpn.use_batch_norm). mmdet's FPN also normalises the lateral convs: close, not equal.
-    neck=dict(start_level=1, add_extra_convs='on_output', relu_before_extra_convs=True,
-              num_outs=5, norm_cfg=norm_cfg),
+    # [M] min_level 3, max_level 7: P3-P7; [F] plain lateral and output convs, P6 from the P5
+    # output, ReLU before P7, then one BN per output level (fpn.use_batch_norm): OfficialFPN
+    neck=dict(type='OfficialFPN', start_level=1, add_extra_convs='on_output',
+              relu_before_extra_convs=True, num_outs=5, norm_cfg=norm_cfg),
     rpn_head=dict(
+        # [H] shared 3x3 conv, BN per level, ReLU (rpn_head.use_batch_norm)
+        type='OfficialRPNHead', norm_cfg=norm_cfg,
         # [M] anchor: num_scales 1, aspect_ratios [1, 2, 0.5], anchor_size 3 -> side 3 x stride
         anchor_generator=dict(scales=[3], ratios=[0.5, 1.0, 2.0], strides=[8, 16, 32, 64, 128]),
-        # [M] rpn_box_loss huber delta 1/9 = smooth L1 with beta 1/9 (same shape; the scale
-        # and normalisation stay mmdet's: our choice). The RPN conv has no BN here: mmdet's
-        # RPNHead has no norm option (official rpn_head.use_batch_norm: a documented deviation).
-        loss_bbox=dict(_delete_=True, type='SmoothL1Loss', beta=1.0 / 9.0, loss_weight=1.0)),
+        # [M][L] rpn_box_loss: Huber delta 1/9 = 1/9 x smooth L1 beta 1/9, summed over the
+        # non-zero targets of a level / their number, levels summed (box_loss_norm)
+        box_loss_norm='nonzero_per_level',
+        loss_bbox=dict(_delete_=True, type='SmoothL1Loss', beta=1.0 / 9.0, loss_weight=1.0 / 9.0)),
     roi_head=dict(
         # [S] level = floor(log2(sqrt(area) / 224)) + 4, clipped to [3, 7]; over strides 8..128
         # that is mmdet's floor(log2(sqrt(area) / finest_scale)) with finest_scale 112
@@ -30,10 +37,14 @@ model = dict(
         bbox_roi_extractor=dict(featmap_strides=[8, 16, 32, 64, 128], finest_scale=112),
         mask_roi_extractor=dict(featmap_strides=[8, 16, 32, 64, 128], finest_scale=112),
         bbox_head=dict(
-            norm_cfg=norm_cfg,  # [M] frcnn_head: 4 convs, 1 fc 1024, use_batch_norm
-            # [M] frcnn_box_loss huber delta 1.0 = smooth L1 with beta 1.0
+            # [M] frcnn_head: 4 convs, 1 fc 1024, use_batch_norm; [FR] BN after the convs and fc6
+            norm_cfg=norm_cfg, fc_norm_cfg=norm_cfg,
+            # [M][L] frcnn_box_loss: Huber delta 1.0 = smooth L1 beta 1.0, summed over positive
+            # RoIs x 4 coordinates / their number (box_loss_norm)
+            box_loss_norm='positive_coords',
             loss_bbox=dict(_delete_=True, type='SmoothL1Loss', beta=1.0, loss_weight=1.0)),
-        mask_head=dict(norm_cfg=norm_cfg)),  # [M] mrcnn_head: 4 convs, use_batch_norm
+        # [M] mrcnn_head: 4 convs, use_batch_norm; [H] MaskrcnnHead: BN after the deconv too
+        mask_head=dict(type='OfficialFCNMaskHead', norm_cfg=norm_cfg, upsample_norm_cfg=norm_cfg)),
     train_cfg=dict(
         # [M] roi_sampling: fg IoU > 0.5, bg [0, 0.5), 512 per image, 25 % fg, gt boxes mixed in
         rcnn=dict(assigner=dict(match_low_quality=False))))

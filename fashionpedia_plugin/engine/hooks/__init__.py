@@ -1,5 +1,11 @@
+from .checkpoint_provenance_hook import (CheckpointProvenanceHook, ScheduleMismatchError,
+                                         evaluated_split)
 from .invalid_loss_hook import InvalidLossError, InvalidLossHook
 from .rng_state_hook import RNGStateHook
 from .val_loss_hook import ValLossHook
+from .weights_only_checkpoint_hook import WeightsOnlyCheckpointHook
 
-__all__ = ['InvalidLossError', 'InvalidLossHook', 'RNGStateHook', 'ValLossHook']
+__all__ = [
+    'CheckpointProvenanceHook', 'ScheduleMismatchError', 'evaluated_split', 'InvalidLossError',
+    'InvalidLossHook', 'RNGStateHook', 'ValLossHook', 'WeightsOnlyCheckpointHook'
+]

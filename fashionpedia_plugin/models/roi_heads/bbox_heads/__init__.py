@@ -1,3 +1,4 @@
 from .attribute_convfc_bbox_head import AttributeConvFCBBoxHead
+from .official_convfc_bbox_head import OfficialConvFCBBoxHead
 
-__all__ = ['AttributeConvFCBBoxHead']
+__all__ = ['AttributeConvFCBBoxHead', 'OfficialConvFCBBoxHead']

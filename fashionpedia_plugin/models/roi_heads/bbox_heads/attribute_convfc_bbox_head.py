@@ -4,19 +4,20 @@ import math
 import torch
 import torch.nn as nn
 from mmdet.models.layers import multiclass_nms
-from mmdet.models.roi_heads.bbox_heads import ConvFCBBoxHead
 from mmdet.registry import MODELS
 from mmdet.structures.bbox import bbox_overlaps, get_box_tensor
 from mmengine.structures import InstanceData
 
 from .... import taxonomy
+from .official_convfc_bbox_head import OfficialConvFCBBoxHead
 
 ATTR_TARGETS = ('official', 'positive')
 
 
 @MODELS.register_module()
-class AttributeConvFCBBoxHead(ConvFCBBoxHead):
-    """``ConvFCBBoxHead`` + one linear layer ``shared feature -> num_attributes``.
+class AttributeConvFCBBoxHead(OfficialConvFCBBoxHead):
+    """``OfficialConvFCBBoxHead`` (mmdet's ``ConvFCBBoxHead`` + the official fc norm and box-loss
+    normalisation, off by default) + one linear layer ``shared feature -> num_attributes``.
 
     As the official implementation (tensorflow/tpu ``models/official/detection/projects/
     fashionpedia/modeling/architecture/fast_rcnn_head.py``): the attribute logits are a sibling of
@@ -70,39 +71,11 @@ class AttributeConvFCBBoxHead(ConvFCBBoxHead):
         nn.init.constant_(self.fc_attr.bias, -math.log(self.num_attributes - 1))
 
     def forward(self, x):
-        """x: (R, C_in, 7, 7) RoI features -> (cls_score, bbox_pred, attr_score).
-
-        Copied from mmdet 3.3.0 ``mmdet/models/roi_heads/bbox_heads/convfc_bbox_head.py``
-        (``ConvFCBBoxHead.forward``, whose shared feature is local to it; its two branches are
-        :meth:`_branch`); differs only in ``attr_score = self.fc_attr(x)`` on the shared feature
-        and the third return value.
-        """
-        for conv in self.shared_convs:
-            x = conv(x)
-        if self.num_shared_fcs > 0:
-            if self.with_avg_pool:
-                x = self.avg_pool(x)
-            x = x.flatten(1)
-            for fc in self.shared_fcs:
-                x = self.relu(fc(x))
-        attr_score = self.fc_attr(x)
-        x_cls = self._branch(x, self.cls_convs, self.cls_fcs)
-        x_reg = self._branch(x, self.reg_convs, self.reg_fcs)
-        cls_score = self.fc_cls(x_cls) if self.with_cls else None
-        bbox_pred = self.fc_reg(x_reg) if self.with_reg else None
-        return cls_score, bbox_pred, attr_score
-
-    def _branch(self, x, convs, fcs):
-        """The class or box branch of ``ConvFCBBoxHead.forward`` (same steps)."""
-        for conv in convs:
-            x = conv(x)
-        if x.dim() > 2:
-            if self.with_avg_pool:
-                x = self.avg_pool(x)
-            x = x.flatten(1)
-        for fc in fcs:
-            x = self.relu(fc(x))
-        return x
+        """x: (R, C_in, 7, 7) RoI features -> (cls_score, bbox_pred, attr_score): the parent's
+        forward plus ``attr_score = self.fc_attr(x)`` on the shared feature."""
+        x = self._shared_forward(x)
+        cls_score, bbox_pred = self._outputs(x)
+        return cls_score, bbox_pred, self.fc_attr(x)
 
     def attr_targets(self, sampling_results, batch_gt_instances):
         """Targets of the sampled RoIs.

@@ -1,0 +1,65 @@
+"""What a checkpoint records about how it was made, and the checks that use it at start-up."""
+from mmdet.registry import HOOKS
+from mmengine.hooks import Hook
+
+META_KEY = 'fashionpedia'
+
+
+class ScheduleMismatchError(ValueError):
+    """``--resume`` on a total batch other than the one the checkpoint's schedule was set for."""
+
+
+def evaluated_split(cfg):
+    """The annotation file a config validates (or tests) on, as written, or None."""
+    for key in ('val_evaluator', 'test_evaluator'):
+        ev = cfg.get(key)
+        if isinstance(ev, dict) and ev.get('ann_file'):
+            return ev['ann_file']
+    return None
+
+
+@HOOKS.register_module()
+class CheckpointProvenanceHook(Hook):
+    """Write ``meta['fashionpedia']`` into every checkpoint:
+
+    - ``schedule``: the schedule as resolved for this run's layout (``cfg.auto_scale_schedule``,
+      written by ``tools/train.py``: total batch, processes, lr, iterations, drops, warm-up);
+    - ``selected_on``: the annotation file validation ran on, the split on which any
+      ``best_*.pth`` (``CheckpointHook.save_best``) was selected. ``tools/test.py`` warns when
+      such a checkpoint is evaluated on that same split: its number is biased upwards.
+
+    On ``--resume`` it refuses, before the first iteration, a checkpoint whose schedule was
+    resolved for another total batch (unless both runs keep the config as written,
+    ``--keep-schedule``, mmengine's own behaviour): the iteration counter, the drops and the lr in the
+    checkpoint are in that batch's units, and continuing would silently run another schedule.
+    It also drops ``meta['config']``, a key mmengine's ``Runner.resume`` would execute as a
+    Python config (``Config.fromstring``); mmengine writes ``meta['cfg']``, which nothing runs.
+    """
+    priority = 'VERY_LOW'
+
+    def before_save_checkpoint(self, runner, checkpoint):
+        schedule = runner.cfg.get('auto_scale_schedule')
+        checkpoint['meta'][META_KEY] = dict(
+            schedule=dict(schedule) if schedule is not None else None,
+            selected_on=evaluated_split(runner.cfg),
+            world_size=runner.world_size)
+
+    def after_load_checkpoint(self, runner, checkpoint):
+        meta = checkpoint.get('meta') or {}
+        if meta.pop('config', None) is not None:
+            runner.logger.warning('the checkpoint\'s meta["config"] (Python text that mmengine '
+                                  'would execute on resume) was dropped')
+        if not runner._resume:
+            return
+        saved = ((meta.get(META_KEY) or {}).get('schedule') or {})
+        now = runner.cfg.get('auto_scale_schedule') or {}
+        a, b = saved.get('total_batch'), now.get('total_batch')
+        if a is not None and b is not None and a != b and (saved.get('enable') or now.get('enable')):
+            per = max(1, a // max(1, now.get('world_size', 1)))
+            raise ScheduleMismatchError(
+                f'cannot resume: the checkpoint was trained at total batch {a} '
+                f'({saved.get("world_size")} processes x {saved.get("batch_per_process")}), this '
+                f'run has {b} ({now.get("world_size")} x {now.get("batch_per_process")}): its '
+                f'iterations, lr drops and lr are in units of batch {a}. Keep the total batch '
+                f'(--cfg-options train_dataloader.batch_size={per}), or resume on '
+                f'{saved.get("world_size")} processes')

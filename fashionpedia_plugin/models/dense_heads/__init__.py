@@ -1,0 +1,3 @@
+from .official_rpn_head import OfficialRPNHead
+
+__all__ = ['OfficialRPNHead']

@@ -1,0 +1,3 @@
+from .official_fpn import OfficialFPN
+
+__all__ = ['OfficialFPN']

@@ -1,0 +1,3 @@
+from .official_fcn_mask_head import OfficialFCNMaskHead
+
+__all__ = ['OfficialFCNMaskHead']
