@@ -258,3 +258,25 @@ def test_unwritable_or_full_work_dir_fails_at_start(tmp_path, monkeypatch):
     monkeypatch.setattr(shutil, 'disk_usage', lambda p: usage(10**9, 10**9, 10 * 2**20))
     with pytest.raises(launch.CLIError, match='has only 10 MiB free'):
         launch.check_work_dir(str(tmp_path))
+
+
+def test_best_checkpoint_on_its_own_split_warns(trained, synthetic_root, tmp_path, capsys):
+    """The trained fixture validated on the val split and saved best_*.pth: testing that file
+    on the same split says, in one line, that the number is biased; the final one does not."""
+    import torch
+
+    from fashionpedia_plugin.toolkit.launch import selection_warning
+    from fashionpedia_plugin.toolkit.cli import load_config
+    work, _ = trained
+    cfg = load_config(DEMO_CONFIG, None)
+    ann = osp.join(synthetic_root, 'annotations', 'instances_attributes_val2020.json')
+    cfg.test_evaluator.ann_file = ann
+    best = osp.join(work, 'best_fashionpedia_segm_mAP_iter_2.pth')
+    ckpt = torch.load(best, map_location='cpu', weights_only=True)
+    assert ckpt['meta']['fashionpedia']['selected_on'] == ann
+    msg = selection_warning(best, ckpt, cfg)
+    assert msg.startswith('warning: best_fashionpedia_segm_mAP_iter_2.pth was selected on ')
+    assert 'biased upwards' in msg
+    assert selection_warning(osp.join(work, 'iter_2.pth'), ckpt, cfg) is None
+    cfg.test_evaluator.ann_file = ann.replace('val2020', 'test2020')
+    assert selection_warning(best, ckpt, cfg) is None

@@ -52,8 +52,8 @@ def test_keep_schedule_and_warmups_per_schedule():
     rec = resolve_schedule(cfg, 4, keep=True)
     assert not rec['enable'] and cfg.train_cfg.max_iters == 270000
     assert cfg.optim_wrapper.optimizer.lr == 0.02
-    assert 'schedule kept as written (written for total batch 16) (--keep-schedule)' in \
-        describe(rec, keep=True)[0]
+    assert 'schedule kept as written (written for total batch 16: this run sees 0.5x its images ' \
+        'at 2x its lr per image) (--keep-schedule)' in describe(rec, keep=True)[0]
     # official warm-ups: 500 template steps x 64 (1x, 2x) or x 256 (3x yaml, 6x), at batch 16
     assert [paper(s).param_scheduler[0].end for s in ('1x', '2x', '3x', '6x')] == \
         [2000, 2000, 8000, 8000]

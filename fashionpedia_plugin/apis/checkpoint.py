@@ -17,6 +17,7 @@ import contextlib
 import os
 import os.path as osp
 import pickle
+import re
 
 TRUST_ENV = 'TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD'
 MAGIC = {b'\xff\xd8\xff': 'a JPEG image', b'\x89PNG': 'a PNG image', b'{': 'JSON text',
@@ -64,24 +65,29 @@ def _full_unpickling():
 def _cause(filename, error):
     """One line: why ``filename`` did not load."""
     msg = str(error).strip().splitlines()
+    text = ' '.join(msg)
     if osp.isfile(filename) and osp.getsize(filename) == 0:
         return 'the file is empty'
     head = open(filename, 'rb').read(32) if osp.isfile(filename) else b''
     for magic, what in MAGIC.items():
         if head.startswith(magic):
             return f'not a PyTorch checkpoint (it is {what})'
-    text = ' '.join(msg)
-    if 'Unsupported global' in text or 'Weights only load failed' in text:
-        import re
-        found = re.search(r'GLOBAL ([\w.]+)', text) or re.search(r'Unsupported global: ([\w.]+)',
-                                                                  text)
-        what = found.group(1) if found else 'an object torch does not allow'
-        return (f'refused to unpickle {what}: loading it could run code (weights-only loading '
-                f'allows tensors, containers and numbers). Only if you '
-                f'trust this file: --trust-checkpoint (library: {TRUST_ENV}=1)')
+    if head and not head.startswith((b'PK', b'\x80')):  # torch's zip format / a raw pickle
+        kind = 'a text file' if all(32 <= b < 127 or b in b'\t\r\n' for b in head) else \
+            'of an unknown format'
+        return f'not a PyTorch checkpoint (it is {kind})'
+    found = re.search(r'Unsupported global: GLOBAL ([\w.]+)', text)
+    if found:
+        return (f'refused to unpickle {found.group(1)}: loading it could run code (weights-only '
+                f'loading allows tensors, containers and numbers). Only if you trust this '
+                f'file: --trust-checkpoint (library: {TRUST_ENV}=1)')
     if 'central directory' in text or 'PytorchStreamReader' in text or isinstance(
             error, EOFError) or 'truncated' in text or 'Ran out of input' in text:
         return f'damaged or truncated ({msg[0] if msg else error.__class__.__name__})'
+    if 'Weights only load failed' in text:
+        detail = text.split('WeightsUnpickler error:')[-1].strip()[:120]
+        return (f'refused by weights-only loading ({detail}). Only if you trust this file: '
+                f'--trust-checkpoint (library: {TRUST_ENV}=1)')
     return f'not a PyTorch checkpoint ({error.__class__.__name__}: {msg[0] if msg else ""})'
 
 

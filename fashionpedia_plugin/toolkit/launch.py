@@ -54,10 +54,30 @@ def build_runner(cfg):
     return QuietRunner.from_cfg(cfg) if 'runner_type' not in cfg else RUNNERS.build(cfg)
 
 
-def check_loaded_weights(runner, checkpoint, allow_partial):
+def check_loaded_weights(runner, checkpoint, allow_partial, loaded=None):
     """The checkpoint fits the runner's model, before any step runs (``apis/checkpoint.py``)."""
     from ..apis.checkpoint import check_checkpoint
-    check_checkpoint(runner.model, checkpoint, allow_partial, runner.logger)
+    check_checkpoint(runner.model, checkpoint, allow_partial, runner.logger, loaded)
+
+
+def selection_warning(checkpoint_path, checkpoint, cfg):
+    """One line when a ``best_*`` checkpoint is evaluated on the split that selected it (its
+    number is biased upwards: the official practice reports the final checkpoint), or None."""
+    from ..engine.hooks import evaluated_split
+    if not osp.basename(checkpoint_path).startswith('best_'):
+        return None
+    meta = (checkpoint.get('meta') or {}) if isinstance(checkpoint, dict) else {}
+    selected = (meta.get('fashionpedia') or {}).get('selected_on')
+    split = evaluated_split(cfg, ('test_evaluator', 'val_evaluator'))
+    if selected is None:
+        return (f'warning: {osp.basename(checkpoint_path)} is a best-of-run checkpoint and does '
+                f'not record the split it was selected on: if that is {split}, this number is '
+                f'biased upwards; report the final checkpoint')
+    if split is not None and osp.basename(selected) == osp.basename(split):
+        return (f'warning: {osp.basename(checkpoint_path)} was selected on {selected} and is '
+                f'evaluated on the same split: the number is biased upwards; report the final '
+                f'checkpoint (iter_N.pth of the last iteration), or select on another split')
+    return None
 
 
 def allow_partial_arg(parser):
@@ -185,8 +205,9 @@ def build_train_runner(argv=None):
         if not osp.isfile(cfg.load_from):
             raise CLIError(f'load_from checkpoint not found: {cfg.load_from}')
     first = resume_source(cfg) if cfg.get('resume') else cfg.get('load_from')
+    loaded = None
     if first and osp.isfile(first):  # opened once up front: a bad file fails in one line
-        load_checkpoint_file(first)
+        loaded = load_checkpoint_file(first)
     runner = build_runner(cfg)
     for line in describe(schedule, args.keep_schedule):
         if line.startswith('warning: '):
@@ -196,7 +217,7 @@ def build_train_runner(argv=None):
     if args.auto_scale_lr and schedule['enable']:
         runner.logger.info('--auto-scale-lr: the lr is scaled with the schedule above')
     if cfg.get('load_from') and not cfg.get('resume'):
-        check_loaded_weights(runner, cfg.load_from, args.allow_partial)
+        check_loaded_weights(runner, cfg.load_from, args.allow_partial, loaded)
     return runner
 
 
@@ -276,6 +297,7 @@ def test_main(argv=None):
     if args.attr_decoder:  # checked (and its prior read) before anything is built
         from ..models.task_modules import AttributeDecoder
         cfg.test_evaluator.attr_decoder = AttributeDecoder.from_file(args.attr_decoder).to_config()
+    loaded = load_checkpoint_file(args.checkpoint)  # a bad file fails here, in one line
     tmp = None
     if args.out and args.out.endswith('.json'):
         tmp = tempfile.mkdtemp(prefix='fp-out-')
@@ -286,7 +308,11 @@ def test_main(argv=None):
     if args.show_dir:
         cfg.default_hooks.visualization.update(draw=True, test_out_dir=args.show_dir)
     runner = build_runner(cfg)
-    check_loaded_weights(runner, args.checkpoint, args.allow_partial)
+    check_loaded_weights(runner, args.checkpoint, args.allow_partial, loaded)
+    biased = selection_warning(args.checkpoint, loaded, cfg)
+    if biased:
+        runner.logger.warning(biased[len('warning: '):])
+    del loaded
     if args.out and not args.out.endswith('.json'):
         from mmdet.evaluation import DumpDetResults
         runner.test_evaluator.metrics.append(DumpDetResults(out_file_path=args.out))

@@ -140,8 +140,9 @@ def describe(record, keep=False):
     else:
         why = '--keep-schedule' if keep else 'auto_scale_schedule.enable is False' \
             if r['base_batch_size'] is not None else 'no auto_scale_lr.base_batch_size'
-        ref = f' (written for total batch {r["base_batch_size"]})' \
-            if r['base_batch_size'] and r['base_batch_size'] != r['total_batch'] else ''
+        b, t = r['base_batch_size'], r['total_batch']
+        ref = f' (written for total batch {b}: this run sees {t / b:g}x its images at ' \
+            f'{b / t:g}x its lr per image)' if b and b != t else ''
         lines = [f'{head}: schedule kept as written{ref} ({why}): {body}']
     if r['sync_bn']:
         if r['world_size'] > 1:

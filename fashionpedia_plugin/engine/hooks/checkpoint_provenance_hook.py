@@ -9,9 +9,10 @@ class ScheduleMismatchError(ValueError):
     """``--resume`` on a total batch other than the one the checkpoint's schedule was set for."""
 
 
-def evaluated_split(cfg):
-    """The annotation file a config validates (or tests) on, as written, or None."""
-    for key in ('val_evaluator', 'test_evaluator'):
+def evaluated_split(cfg, keys=('val_evaluator', 'test_evaluator')):
+    """The annotation file of the first evaluator in ``keys`` that has one, or None (validation
+    first: the split that selects ``best_*``)."""
+    for key in keys:
         ev = cfg.get(key)
         if isinstance(ev, dict) and ev.get('ann_file'):
             return ev['ann_file']
