@@ -1,8 +1,8 @@
 """Every workaround for upstream (mmengine/mmcv/mmdet/fashionpedia) on current torch and numpy.
 
 This is the single place where the plugin documents how it adapts upstream behaviour; nothing in
-site-packages is edited, and importing the plugin replaces no function (only registration). Each workaround has a test in
-``tests/test_compat.py`` that fails without it.
+site-packages is edited, and importing the plugin replaces no function (only registration). Each
+workaround has a test in ``tests/test_compat.py`` that fails without it.
 
 1. ``weights_only_checkpoints`` -- a hook, not a patch: ``WeightsOnlyCheckpointHook``
    (``engine/hooks/weights_only_checkpoint_hook.py``, in every config's ``custom_hooks``;
@@ -90,4 +90,3 @@ def numpy_float_alias():
 def applied():
     """The workarounds in effect in this process."""
     return sorted(_APPLIED)
-

@@ -42,7 +42,9 @@ def bad_files(tmp_path_factory, trained):
         truncated=good[:len(good) // 2],
         jpeg=_first_jpeg(),
         empty=b'',
-        json=json.dumps({'state_dict': {}}).encode())
+        json=json.dumps({
+            'state_dict': {}
+        }).encode())
     paths = {}
     for name, data in files.items():
         paths[name] = d / f'{name}.pth'
@@ -68,14 +70,15 @@ def _argv(tool, ckpt, synthetic_root, work):
         return [DEMO_CONFIG, str(ckpt), '--work-dir', work, *opts]
     if tool == 'train':
         return [DEMO_CONFIG, '--resume', str(ckpt), '--work-dir', work, *opts]
-    return [osp.join(synthetic_root, 'test'), DEMO_CONFIG, str(ckpt), '--out-dir',
-            work, '--cfg-options', *tiny_cfg_options(synthetic_root, work)[-3:]]
+    return [
+        osp.join(synthetic_root, 'test'), DEMO_CONFIG,
+        str(ckpt), '--out-dir', work, '--cfg-options', *tiny_cfg_options(synthetic_root, work)[-3:]
+    ]
 
 
 @pytest.mark.parametrize('kind', sorted(CAUSES))
 @pytest.mark.parametrize('tool', ['test', 'train', 'infer'])
-def test_bad_checkpoint_is_one_error_line(tool, kind, bad_files, synthetic_root, tmp_path,
-                                          capsys):
+def test_bad_checkpoint_is_one_error_line(tool, kind, bad_files, synthetic_root, tmp_path, capsys):
     """In-process through each tool's own entry point (``run_cli``): exit 2, one ``error:``
     line naming the file and the cause, and the hostile pickle never runs."""
     from fashionpedia_plugin.toolkit.cli import run_cli
@@ -171,8 +174,11 @@ IMPORT_PROBE = textwrap.dedent("""
 
 
 def test_importing_the_plugin_replaces_nothing():
-    res = subprocess.run([sys.executable, '-c', IMPORT_PROBE], capture_output=True, text=True,
-                         cwd=REPO, timeout=300)
+    res = subprocess.run([sys.executable, '-c', IMPORT_PROBE],
+                         capture_output=True,
+                         text=True,
+                         cwd=REPO,
+                         timeout=300)
     assert res.stdout.strip().splitlines()[-1] == 'True', res.stdout + res.stderr[-2000:]
 
 
@@ -180,8 +186,10 @@ def test_cfg_options_values_are_never_code(tmp_path):
     from fashionpedia_plugin.toolkit.launch import train_parser
     marker = tmp_path / 'M'
     value = f"__import__('os').system('touch {marker}')"
-    args = train_parser().parse_args([DEMO_CONFIG, '--cfg-options', f'work_dir={value}',
-                                      f'model.test_cfg.rcnn.score_thr=[{value}]'])
+    args = train_parser().parse_args([
+        DEMO_CONFIG, '--cfg-options', f'work_dir={value}',
+        f'model.test_cfg.rcnn.score_thr=[{value}]'
+    ])
     from fashionpedia_plugin.toolkit.cli import load_config
     cfg = load_config(args.config, args.cfg_options)
     assert cfg.work_dir == value.replace(' ', '')  # a string (DictAction drops blanks)

@@ -88,8 +88,11 @@ def test_runner_checkpoint_fails_weights_only_without_the_hook(tmp_path):
     if tuple(int(v) for v in torch.__version__.split('.')[:2]) < (2, 6):
         pytest.skip('torch < 2.6 loads with weights_only=False by default')
     _runner(tmp_path, 2, hook=False).train()
-    res = subprocess.run([sys.executable, '-c', WITHOUT, str(tmp_path / 'iter_2.pth')],
-                         capture_output=True, text=True, timeout=120)
+    res = subprocess.run(
+        [sys.executable, '-c', WITHOUT, str(tmp_path / 'iter_2.pth')],
+        capture_output=True,
+        text=True,
+        timeout=120)
     assert res.stdout.startswith('UnpicklingError'), res.stdout + res.stderr[-2000:]
 
 

@@ -1,4 +1,4 @@
-"""The try-on export (apis/garment_export.py) through tools/infer.py."""
+"""The try-on export (tryon/instances.py) through tools/infer.py."""
 import json
 import os.path as osp
 
@@ -62,7 +62,7 @@ def test_infer_bad_inputs(args, needle):
 def test_labels_of_overlapping_boxes_do_not_overlap():
     import cv2
 
-    from fashionpedia_plugin.apis.garment_export import place_labels
+    from fashionpedia_plugin.tryon.instances import place_labels
     labels = [(f'garment{i} 0.9{i}', 100 + i, 100 + 2 * i, None) for i in range(4)]
     boxes = []
     for text, x, y in place_labels(labels, (320, 320)):
@@ -74,7 +74,7 @@ def test_labels_of_overlapping_boxes_do_not_overlap():
             assert a[2] <= b[0] or b[2] <= a[0] or a[3] <= b[1] or b[3] <= a[1], (a, b)
 
 
-# --- batch export in every format (apis/batch_export.py) -----------------------------------
+# --- batch export in every format (tryon/batch.py) -----------------------------------
 
 FORMAT_ARGS = ['--format', 'instances,parse', 'vitonhd', 'dresscode', 'tags']
 
@@ -143,7 +143,7 @@ def test_batch_writes_each_format_layout(batch_run):
     import cv2
     from PIL import Image
 
-    from fashionpedia_plugin.apis import load_tryon_labels
+    from fashionpedia_plugin.tryon import load_tryon_labels
     _, out, stems, _ = batch_run
     labels = load_tryon_labels()
     palette = [v for c in labels.cihp_palette for v in c]
@@ -228,7 +228,7 @@ def test_batch_resume_does_not_redo_finished_images(batch_run):
 
 
 def test_batch_refuses_two_photos_of_one_name(tmp_path):
-    from fashionpedia_plugin.apis import parse_formats, run_batch
+    from fashionpedia_plugin.tryon import parse_formats, run_batch
     with pytest.raises(ValueError, match="2 photos named 'x'"):
         run_batch(None, ['a/x.jpg', 'b/x.png'], str(tmp_path))
     assert parse_formats(['tags', 'parse,instances']) == ('instances', 'parse', 'tags')

@@ -1,4 +1,4 @@
-"""Garment grouping (apis/garments.py) on a figure drawn here: known garments, parts and masks."""
+"""Garment grouping (tryon/garments.py) on a figure drawn here: known garments, parts and masks."""
 import numpy as np
 import pytest
 
@@ -59,7 +59,7 @@ def by_class(groups, name):
 
 
 def test_sleeves_and_neckline_attach_to_their_top():
-    from fashionpedia_plugin.apis import group_garments
+    from fashionpedia_plugin.tryon import group_garments
     instances, masks, ids = figure()
     groups = group_garments(instances, masks)
     assert [g['class_name'] for g in groups.garments] == ['top, t-shirt, sweatshirt', 'pants']
@@ -72,7 +72,7 @@ def test_sleeves_and_neckline_attach_to_their_top():
 
 
 def test_part_outside_every_garment_is_reported_unattached():
-    from fashionpedia_plugin.apis import group_garments
+    from fashionpedia_plugin.tryon import group_garments
     instances, masks, ids = figure()
     groups = group_garments(instances, masks)
     assert [u['id'] for u in groups.unattached] == [ids['bow']]
@@ -85,7 +85,7 @@ def test_part_outside_every_garment_is_reported_unattached():
 
 
 def test_overlap_threshold_is_configurable():
-    from fashionpedia_plugin.apis import group_garments
+    from fashionpedia_plugin.tryon import group_garments
     instances, masks, ids = figure()
     strict = group_garments(instances, masks, min_overlap=0.8)  # left sleeve: 17/22 = 0.77
     top = by_class(strict, 'top, t-shirt, sweatshirt')
@@ -95,7 +95,7 @@ def test_overlap_threshold_is_configurable():
 
 
 def test_merged_mask_is_the_union_of_garment_and_parts():
-    from fashionpedia_plugin.apis import group_garments
+    from fashionpedia_plugin.tryon import group_garments
     instances, masks, ids = figure()
     groups = group_garments(instances, masks)
     k = [g['class_name'] for g in groups.garments].index('top, t-shirt, sweatshirt')
@@ -108,7 +108,7 @@ def test_merged_mask_is_the_union_of_garment_and_parts():
 
 
 def test_attributes_are_merged_with_their_source():
-    from fashionpedia_plugin.apis import group_garments
+    from fashionpedia_plugin.tryon import group_garments
     instances, masks, ids = figure()
     top = by_class(group_garments(instances, masks), 'top, t-shirt, sweatshirt')
     attrs = {(a['name'], a['source_class']): a for a in top['attributes']}
@@ -124,7 +124,7 @@ def test_categories_come_from_the_label_file():
     import copy
     import json
 
-    from fashionpedia_plugin.apis import TryonLabels, group_garments, load_tryon_labels
+    from fashionpedia_plugin.tryon import TryonLabels, group_garments, load_tryon_labels
     instances, masks, _ = figure()
     groups = group_garments(instances, masks)
     assert by_class(groups, 'top, t-shirt, sweatshirt')['category'] == 'upper_body'
@@ -140,7 +140,7 @@ def test_categories_come_from_the_label_file():
 
 
 def test_records_and_masks_must_match():
-    from fashionpedia_plugin.apis import group_garments
+    from fashionpedia_plugin.tryon import group_garments
     instances, masks, _ = figure()
     with pytest.raises(ValueError, match='9 instance records but 8 masks'):
         group_garments(instances, masks[:8])

@@ -78,7 +78,7 @@ def wheel(tmp_path_factory):
 def test_wheel_holds_the_data_and_every_config(wheel):
     names = set(zipfile.ZipFile(wheel).namelist())
     for f in ('fashionpedia_categories_attributes.json', 'LICENSE-fashionpedia-api.txt',
-              'toolkit/official_recipe.json', 'apis/tryon_labels.json', '.mim/model-index.yml'):
+              'toolkit/official_recipe.json', 'tryon/tryon_labels.json', '.mim/model-index.yml'):
         assert f'fashionpedia_plugin/{f}' in names, f
     configs = sorted(
         osp.relpath(p, ROOT)

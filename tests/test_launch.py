@@ -168,10 +168,15 @@ def _two_nodes(script, args, port, work):
     """Two launches of ``tools/SCRIPT`` as two "nodes" on 127.0.0.1 (NNODES=2, NODE_RANK 0/1,
     one process each, gloo), as on two machines; both must exit 0."""
     import subprocess
-    env = dict(os.environ, PYTHON=sys.executable, PORT=port, OMP_NUM_THREADS='1', NNODES='2',
-               MASTER_ADDR='127.0.0.1',
-               PYTHONPATH=osp.join(osp.dirname(__file__), 'helpers') + os.pathsep +
-               os.environ.get('PYTHONPATH', ''))
+    env = dict(
+        os.environ,
+        PYTHON=sys.executable,
+        PORT=port,
+        OMP_NUM_THREADS='1',
+        NNODES='2',
+        MASTER_ADDR='127.0.0.1',
+        PYTHONPATH=osp.join(osp.dirname(__file__), 'helpers') + os.pathsep +
+        os.environ.get('PYTHONPATH', ''))
     procs = [
         subprocess.Popen(['bash', osp.join(TOOLS, script), *args],
                          cwd=osp.dirname(TOOLS),
@@ -197,8 +202,8 @@ def test_two_nodes_train_test_and_resume_on_one_process(synthetic_root, tmp_path
     # 2 processes x 2 = 4 = the demo's reference batch: the schedule is kept (factor 1)
     opts = [*tiny_cfg_options(synthetic_root, work), 'auto_scale_schedule.enable=True']
     port = str(29700 + os.getpid() % 200)
-    outs = _two_nodes('dist_train.sh', [cfg, '1', '--work-dir', work, '--cfg-options', *opts],
-                      port, work)
+    outs = _two_nodes('dist_train.sh', [cfg, '1', '--work-dir', work, '--cfg-options', *opts], port,
+                      work)
     assert 'distributed training: True, processes: 2' in outs[0]
     assert 'total batch 4 (2 processes x 2) = the config\'s reference batch' in outs[0]
     # metrics gathered once over the 6 val images, no duplicates (checked in the metric)
@@ -265,8 +270,8 @@ def test_best_checkpoint_on_its_own_split_warns(trained, synthetic_root, tmp_pat
     on the same split says, in one line, that the number is biased; the final one does not."""
     import torch
 
-    from fashionpedia_plugin.toolkit.launch import selection_warning
     from fashionpedia_plugin.toolkit.cli import load_config
+    from fashionpedia_plugin.toolkit.launch import selection_warning
     work, _ = trained
     cfg = load_config(DEMO_CONFIG, None)
     ann = osp.join(synthetic_root, 'annotations', 'instances_attributes_val2020.json')

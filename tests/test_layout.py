@@ -57,3 +57,21 @@ def test_importing_the_plugin_does_not_load_the_tool_floor():
     out = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True, cwd=REPO)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == '[]'
+
+
+def test_core_and_apis_do_not_import_the_tryon_room():
+    """tryon/ is a product on top of apis/: the registered core and apis/ never import it."""
+    offenders = []
+    for root, _, files in os.walk(PKG):
+        if root.startswith((osp.join(PKG, 'tryon'), osp.join(PKG, 'toolkit'))):
+            continue
+        for f in files:
+            if f.endswith('.py'):
+                path = osp.join(root, f)
+                bad = [m for m in _imports(path) if m.startswith('fashionpedia_plugin.tryon')]
+                offenders += [f'{osp.relpath(path, REPO)} imports {m}' for m in bad]
+    assert not offenders, offenders
+    tryon = {f[:-3] for f in os.listdir(osp.join(PKG, 'tryon')) if f.endswith('.py')}
+    assert {'instances', 'garments', 'labels', 'formats', 'tags', 'batch', 'gallery'} <= tryon
+    assert sorted(f for f in os.listdir(osp.join(PKG, 'apis')) if f.endswith('.py')) == \
+        ['__init__.py', 'checkpoint.py', 'inferencer.py']

@@ -21,20 +21,35 @@ def sum_by_nonzero_weights(loss, weights):
 def _rpn(box_loss_norm='nonzero_per_level', norm_cfg=None):
     from mmdet.registry import MODELS
     return MODELS.build(
-        dict(type='OfficialRPNHead', in_channels=8, feat_channels=8, norm_cfg=norm_cfg,
-             box_loss_norm=box_loss_norm,
-             anchor_generator=dict(type='AnchorGenerator', scales=[3], ratios=[0.5, 1.0, 2.0],
-                                   strides=[8, 16]),
-             bbox_coder=dict(type='DeltaXYWHBBoxCoder', target_means=[0.0] * 4,
-                             target_stds=[1.0] * 4),
-             loss_cls=dict(type='CrossEntropyLoss', use_sigmoid=True, loss_weight=1.0),
-             loss_bbox=dict(type='SmoothL1Loss', beta=1 / 9, loss_weight=1 / 9),
-             train_cfg=dict(
-                 assigner=dict(type='MaxIoUAssigner', pos_iou_thr=0.7, neg_iou_thr=0.3,
-                               min_pos_iou=0.3, match_low_quality=True, ignore_iof_thr=-1),
-                 sampler=dict(type='RandomSampler', num=256, pos_fraction=0.5,
-                              neg_pos_ub=-1, add_gt_as_proposals=False),
-                 allowed_border=-1, pos_weight=-1, debug=False)))
+        dict(
+            type='OfficialRPNHead',
+            in_channels=8,
+            feat_channels=8,
+            norm_cfg=norm_cfg,
+            box_loss_norm=box_loss_norm,
+            anchor_generator=dict(
+                type='AnchorGenerator', scales=[3], ratios=[0.5, 1.0, 2.0], strides=[8, 16]),
+            bbox_coder=dict(
+                type='DeltaXYWHBBoxCoder', target_means=[0.0] * 4, target_stds=[1.0] * 4),
+            loss_cls=dict(type='CrossEntropyLoss', use_sigmoid=True, loss_weight=1.0),
+            loss_bbox=dict(type='SmoothL1Loss', beta=1 / 9, loss_weight=1 / 9),
+            train_cfg=dict(
+                assigner=dict(
+                    type='MaxIoUAssigner',
+                    pos_iou_thr=0.7,
+                    neg_iou_thr=0.3,
+                    min_pos_iou=0.3,
+                    match_low_quality=True,
+                    ignore_iof_thr=-1),
+                sampler=dict(
+                    type='RandomSampler',
+                    num=256,
+                    pos_fraction=0.5,
+                    neg_pos_ub=-1,
+                    add_gt_as_proposals=False),
+                allowed_border=-1,
+                pos_weight=-1,
+                debug=False)))
 
 
 def _rpn_case():
@@ -42,10 +57,11 @@ def _rpn_case():
     feats = [torch.randn(2, 8, 16, 16), torch.randn(2, 8, 8, 8)]  # strides 8, 16 of 128 px
     metas = [dict(img_shape=(128, 128), pad_shape=(128, 128))] * 2
     gts = [
-        InstanceData(bboxes=torch.tensor([[8., 8., 40., 72.], [60., 20., 124., 90.]]),
-                     labels=torch.zeros(2, dtype=torch.long)),
-        InstanceData(bboxes=torch.tensor([[16., 16., 48., 48.]]),
-                     labels=torch.zeros(1, dtype=torch.long)),
+        InstanceData(
+            bboxes=torch.tensor([[8., 8., 40., 72.], [60., 20., 124., 90.]]),
+            labels=torch.zeros(2, dtype=torch.long)),
+        InstanceData(
+            bboxes=torch.tensor([[16., 16., 48., 48.]]), labels=torch.zeros(1, dtype=torch.long)),
     ]
     return feats, metas, gts
 
@@ -91,12 +107,21 @@ def test_rpn_batch_norm_per_level_shared_conv():
 def _box_head(**kw):
     from mmdet.registry import MODELS
     return MODELS.build(
-        dict(type='OfficialConvFCBBoxHead', num_shared_convs=0, num_shared_fcs=1, in_channels=4,
-             roi_feat_size=2, fc_out_channels=6, num_classes=3,
-             bbox_coder=dict(type='DeltaXYWHBBoxCoder', target_means=[0.0] * 4,
-                             target_stds=[0.1, 0.1, 0.2, 0.2]), reg_class_agnostic=False,
-             loss_cls=dict(type='CrossEntropyLoss', use_sigmoid=False, loss_weight=1.0),
-             loss_bbox=dict(type='SmoothL1Loss', beta=1.0, loss_weight=1.0), **kw))
+        dict(
+            type='OfficialConvFCBBoxHead',
+            num_shared_convs=0,
+            num_shared_fcs=1,
+            in_channels=4,
+            roi_feat_size=2,
+            fc_out_channels=6,
+            num_classes=3,
+            bbox_coder=dict(
+                type='DeltaXYWHBBoxCoder', target_means=[0.0] * 4, target_stds=[0.1, 0.1, 0.2,
+                                                                                0.2]),
+            reg_class_agnostic=False,
+            loss_cls=dict(type='CrossEntropyLoss', use_sigmoid=False, loss_weight=1.0),
+            loss_bbox=dict(type='SmoothL1Loss', beta=1.0, loss_weight=1.0),
+            **kw))
 
 
 def test_rcnn_box_loss_is_mean_over_positive_coordinates():
@@ -141,9 +166,15 @@ def test_fpn_normalises_outputs_only_and_feeds_extra_levels_pre_bn():
     level at the end."""
     from mmdet.registry import MODELS
     fpn = MODELS.build(
-        dict(type='OfficialFPN', in_channels=[4, 8, 16, 32], out_channels=8, start_level=1,
-             add_extra_convs='on_output', relu_before_extra_convs=True, num_outs=5,
-             norm_cfg=dict(type='BN')))
+        dict(
+            type='OfficialFPN',
+            in_channels=[4, 8, 16, 32],
+            out_channels=8,
+            start_level=1,
+            add_extra_convs='on_output',
+            relu_before_extra_convs=True,
+            num_outs=5,
+            norm_cfg=dict(type='BN')))
     fpn.eval()
     for bn in fpn.out_norms:
         bn.running_mean.uniform_(-1, 1)
@@ -169,8 +200,14 @@ def test_fpn_normalises_outputs_only_and_feeds_extra_levels_pre_bn():
 def test_mask_head_normalises_the_deconv():
     from mmdet.registry import MODELS
     head = MODELS.build(
-        dict(type='OfficialFCNMaskHead', num_convs=1, in_channels=4, conv_out_channels=4,
-             num_classes=2, norm_cfg=dict(type='BN'), upsample_norm_cfg=dict(type='BN')))
+        dict(
+            type='OfficialFCNMaskHead',
+            num_convs=1,
+            in_channels=4,
+            conv_out_channels=4,
+            num_classes=2,
+            norm_cfg=dict(type='BN'),
+            upsample_norm_cfg=dict(type='BN')))
     head.eval()
     head.upsample_norm.running_mean.fill_(0.5)
     x = torch.randn(3, 4, 14, 14)

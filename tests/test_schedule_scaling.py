@@ -130,10 +130,12 @@ def test_auto_scale_lr_with_and_without_the_schedule(flags, lr, iters, synthetic
     """--auto-scale-lr with the default scaling: the lr is scaled once, not twice;
     with --keep-schedule it is mmdet's (lr only); 1 process x 2 against the demo's batch 4."""
     from fashionpedia_plugin.toolkit.launch import build_train_runner
-    opts = [f'train_dataloader.dataset.data_root={synthetic_root}/',
-            'train_dataloader.batch_size=2'] + prior_options(synthetic_root)
-    runner = build_train_runner([DEMO_CONFIG, '--work-dir', str(tmp_path), *flags,
-                                 '--cfg-options', *opts])
+    opts = [
+        f'train_dataloader.dataset.data_root={synthetic_root}/', 'train_dataloader.batch_size=2'
+    ] + prior_options(synthetic_root)
+    runner = build_train_runner(
+        [DEMO_CONFIG, '--work-dir',
+         str(tmp_path), *flags, '--cfg-options', *opts])
     optim = runner.optim_wrapper = runner.build_optim_wrapper(runner.optim_wrapper)
     if runner.auto_scale_lr and runner.auto_scale_lr.get('enable'):
         runner.scale_lr(optim, runner.auto_scale_lr)  # as Runner.train does

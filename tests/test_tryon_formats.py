@@ -1,4 +1,4 @@
-"""Try-on layouts (apis/tryon_formats.py, tryon_tags.py) and their label file, on the figure of
+"""Try-on layouts (tryon/formats.py, tags.py) and their label file, on the figure of
 test_garments.py (known garments, no model)."""
 import copy
 import json
@@ -18,7 +18,7 @@ CIHP_PALETTE = [(0, 0, 0), (128, 0, 0), (255, 0, 0), (0, 85, 0), (170, 0, 51), (
 
 @pytest.fixture
 def grouped():
-    from fashionpedia_plugin.apis import group_garments
+    from fashionpedia_plugin.tryon import group_garments
     instances, masks, ids = figure()
     rng = np.random.RandomState(0)
     img = rng.randint(0, 200, size=(H, W, 3)).astype(np.uint8)  # no white pixel in the photo
@@ -26,7 +26,7 @@ def grouped():
 
 
 def test_label_file_maps_real_classes_and_names_its_sources():
-    from fashionpedia_plugin.apis import load_tryon_labels
+    from fashionpedia_plugin.tryon import load_tryon_labels
     labels = load_tryon_labels()
     assert labels.cihp_palette == CIHP_PALETTE and len(labels.cihp_labels) == 20
     cihp = {name: labels.cihp_labels[i] for name, i in labels.to_cihp.items()}
@@ -47,7 +47,7 @@ def test_label_file_maps_real_classes_and_names_its_sources():
     (lambda s: s['tags']['keys'][0].update(supercategories=['lenght']), "'lenght'"),
 ])
 def test_a_wrong_label_file_fails_loudly(edit, needle):
-    from fashionpedia_plugin.apis import TryonLabels, load_tryon_labels
+    from fashionpedia_plugin.tryon import TryonLabels, load_tryon_labels
     with open(load_tryon_labels().path) as f:
         spec = json.load(f)
     edit(spec)
@@ -56,7 +56,7 @@ def test_a_wrong_label_file_fails_loudly(edit, needle):
 
 
 def test_parse_map_has_cihp_ids_and_palette(grouped, tmp_path):
-    from fashionpedia_plugin.apis import label_map, load_tryon_labels, write_parse
+    from fashionpedia_plugin.tryon import label_map, load_tryon_labels, write_parse
     img, groups, masks, ids = grouped
     labels = load_tryon_labels()
     parse = label_map(groups, img.shape[:2], labels.to_cihp)
@@ -76,7 +76,7 @@ def test_parse_map_has_cihp_ids_and_palette(grouped, tmp_path):
 
 
 def test_higher_score_wins_where_garments_overlap():
-    from fashionpedia_plugin.apis import group_garments, label_map, load_tryon_labels
+    from fashionpedia_plugin.tryon import group_garments, label_map, load_tryon_labels
     to_cihp = load_tryon_labels().to_cihp
 
     def paint(top_score, jacket_score):
@@ -91,7 +91,7 @@ def test_higher_score_wins_where_garments_overlap():
 
 
 def test_vitonhd_cloth_and_masks(grouped, tmp_path):
-    from fashionpedia_plugin.apis import label_map, load_tryon_labels, write_vitonhd
+    from fashionpedia_plugin.tryon import label_map, load_tryon_labels, write_vitonhd
     img, groups, masks, _ = grouped
     labels = load_tryon_labels()
     parse = label_map(groups, img.shape[:2], labels.to_cihp)
@@ -122,7 +122,7 @@ def test_vitonhd_cloth_and_masks(grouped, tmp_path):
 
 
 def test_vitonhd_other_category_and_none_found(grouped, tmp_path):
-    from fashionpedia_plugin.apis import label_map, load_tryon_labels, write_vitonhd
+    from fashionpedia_plugin.tryon import label_map, load_tryon_labels, write_vitonhd
     img, groups, _, _ = grouped
     labels = load_tryon_labels()
     parse = label_map(groups, img.shape[:2], labels.to_cihp)
@@ -135,7 +135,7 @@ def test_vitonhd_other_category_and_none_found(grouped, tmp_path):
 
 
 def test_cloth_crop_beyond_the_photo_is_white():
-    from fashionpedia_plugin.apis import cloth_crop
+    from fashionpedia_plugin.tryon import cloth_crop
     img = np.zeros((H, W, 3), np.uint8)
     mask = rect(0, 10, 0, 90)  # wide garment at the top edge: the 3:4 crop leaves the photo
     cloth, cmask = cloth_crop(img, mask)
@@ -145,8 +145,8 @@ def test_cloth_crop_beyond_the_photo_is_white():
 
 
 def test_dresscode_split_by_category(grouped, tmp_path):
-    from fashionpedia_plugin.apis import TryonLabels, load_tryon_labels, write_dresscode
-    from fashionpedia_plugin.apis.tryon_formats import write_pair_lists
+    from fashionpedia_plugin.tryon import TryonLabels, load_tryon_labels, write_dresscode
+    from fashionpedia_plugin.tryon.formats import write_pair_lists
     img, groups, _, _ = grouped
     labels = load_tryon_labels()
     files = write_dresscode(str(tmp_path), 'fig', img, groups, labels)
@@ -170,7 +170,7 @@ def test_dresscode_split_by_category(grouped, tmp_path):
     edited = copy.deepcopy(spec)
     edited['categories']['upper_body'].remove('top, t-shirt, sweatshirt')
     edited['categories']['dresses'].append('top, t-shirt, sweatshirt')
-    from fashionpedia_plugin.apis import group_garments
+    from fashionpedia_plugin.tryon import group_garments
     instances, masks, _ = figure()
     other = group_garments(instances, masks, labels=TryonLabels(edited))
     files = write_dresscode(str(tmp_path / 'b'), 'fig', img, other, TryonLabels(edited))
@@ -179,8 +179,8 @@ def test_dresscode_split_by_category(grouped, tmp_path):
 
 
 def test_tags_carry_the_sleeve_length_of_the_sleeves(grouped, tmp_path):
-    from fashionpedia_plugin.apis import load_tryon_labels, write_tags
-    from fashionpedia_plugin.apis.tryon_tags import write_tagged_json
+    from fashionpedia_plugin.tryon import load_tryon_labels, write_tags
+    from fashionpedia_plugin.tryon.tags import write_tagged_json
     img, groups, _, ids = grouped
     assert write_tags(str(tmp_path), 'fig', groups, load_tryon_labels()) == ['tags/fig.json']
     data = json.load(open(tmp_path / 'tags' / 'fig.json'))['data']

@@ -68,8 +68,8 @@ def main(argv=None):
     a = p.parse_args(argv)
     import os.path as osp
 
-    from fashionpedia_plugin.apis import (FashionpediaInferencer, collect_images, inference_config,
-                                          parse_classes, parse_formats, run_batch)
+    from fashionpedia_plugin.apis import FashionpediaInferencer, inference_config
+    from fashionpedia_plugin.tryon import collect_images, parse_classes, parse_formats, run_batch
     for path, what in ((a.config, 'config'), (a.checkpoint, 'checkpoint'),
                        (a.attr_decoder, 'attribute decoder file')):
         if path is not None and not osp.isfile(path):

@@ -1,10 +1,10 @@
 """Open a checkpoint safely, and check that it fits the model, before any step runs.
 
-:func:`load_checkpoint_file` opens a checkpoint with torch's weights-only unpickler (this
-project's checkpoints hold only tensors, containers and numbers: ``WeightsOnlyCheckpointHook``,
-``compat.py``): a pickle that would run code, an empty, truncated or non-checkpoint file end in one :class:`CheckpointLoadError` line
-naming the file and the cause. Full unpickling only when the user asks: ``trust=True``
-(``--trust-checkpoint`` on the tools), or ``TRUST_ENV`` = torch's own switch
+:func:`load_checkpoint_file` opens a checkpoint with torch's weights-only unpickler (this project's
+checkpoints hold only tensors, containers and numbers: ``WeightsOnlyCheckpointHook``,
+``compat.py``): a pickle that would run code, an empty, truncated or non-checkpoint file end in one
+:class:`CheckpointLoadError` line naming the file and the cause. Full unpickling only when the user
+asks: ``trust=True`` (``--trust-checkpoint`` on the tools), or ``TRUST_ENV`` = torch's own switch
 ``TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD=1`` for library use.
 
 mmengine loads state dicts with ``strict=False``: a checkpoint of another config (R18 into R50,
@@ -20,8 +20,14 @@ import pickle
 import re
 
 TRUST_ENV = 'TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD'
-MAGIC = {b'\xff\xd8\xff': 'a JPEG image', b'\x89PNG': 'a PNG image', b'{': 'JSON text',
-         b'[': 'JSON text', b'<': 'XML/HTML text', b'version https://git-lfs': 'a Git LFS pointer'}
+MAGIC = {
+    b'\xff\xd8\xff': 'a JPEG image',
+    b'\x89PNG': 'a PNG image',
+    b'{': 'JSON text',
+    b'[': 'JSON text',
+    b'<': 'XML/HTML text',
+    b'version https://git-lfs': 'a Git LFS pointer'
+}
 
 # Keys a checkpoint may lack without harm (BN's counter; not used with momentum set).
 OPTIONAL_SUFFIXES = ('num_batches_tracked', )
@@ -100,8 +106,8 @@ def load_checkpoint_file(filename, map_location='cpu', trust=None):
     try:
         with _full_unpickling() if trust else contextlib.nullcontext():
             return CheckpointLoader.load_checkpoint(filename, map_location=map_location)
-    except (pickle.UnpicklingError, EOFError, RuntimeError, ValueError, KeyError,
-            AttributeError, ImportError, TypeError) as e:
+    except (pickle.UnpicklingError, EOFError, RuntimeError, ValueError, KeyError, AttributeError,
+            ImportError, TypeError) as e:
         raise CheckpointLoadError(f'checkpoint {filename}: {_cause(filename, e)}') from None
 
 

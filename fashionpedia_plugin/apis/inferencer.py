@@ -1,4 +1,6 @@
-"""``FashionpediaInferencer``: mmdet's ``DetInferencer`` whose predictions carry attributes."""
+"""``FashionpediaInferencer``: mmdet's ``DetInferencer`` whose predictions carry attributes, and
+the model loading it shares with ``init_model`` (checkpoint checked, inference pipeline)."""
+import copy
 import os.path as osp
 import warnings
 
@@ -38,12 +40,10 @@ class FashionpediaInferencer(DetInferencer):
         self._allow_partial = allow_partial
         self._trust = trust_checkpoint
         super().__init__(model, weights, device, scope, palette, show_progress)
-        from .garment_export import build_attr_decoder
         self.attr_decoder = build_attr_decoder(self.cfg, attr_decoder)
 
     def _init_model(self, cfg, weights, device='cpu'):
         """``DetInferencer._init_model`` with the checkpoint checked before it is loaded."""
-        from .garment_export import load_checked
         with warnings.catch_warnings():  # "checkpoint is None, use COCO classes": set below
             warnings.simplefilter('ignore')
             model = super()._init_model(cfg, None, device)
@@ -80,3 +80,64 @@ class FashionpediaInferencer(DetInferencer):
         result['attribute_names'] = [[taxonomy.ATTRIBUTE_NAMES[j] for j in i] for i in idx]
         result['attribute_scores'] = [[round(float(s[j]), 4) for j in i]
                                       for s, i in zip(scores, idx)]
+
+
+def inference_config(cfg):
+    """A copy of ``cfg`` whose test pipeline loads no annotations (a photo has none) and whose
+    visualiser decodes attributes without a prior: the export draws its own overlays, and the
+    prior (possibly the whole train annotation file) would otherwise be read once more."""
+    cfg = copy.deepcopy(cfg)
+    cfg.test_dataloader.dataset.pipeline = [
+        t for t in cfg.test_dataloader.dataset.pipeline
+        if 'Annotations' not in t['type'] and 'Attributes' not in t['type']
+    ]
+    if 'attr_decoder' in cfg.get('visualizer', {}):
+        cfg.visualizer.attr_decoder = dict(type='AttributeDecoder')
+    if 'visualizer' in cfg:  # a training run's LocalVisBackend has no save_dir here (a warning)
+        cfg.visualizer.vis_backends = None
+    return cfg
+
+
+def init_model(config, checkpoint, device='cpu', allow_partial=False):
+    """mmdet's ``init_detector`` with annotation loading removed from the test pipeline, and
+    the checkpoint checked against the model first (:func:`.checkpoint.check_checkpoint`)."""
+    from mmdet.apis import init_detector
+    from mmengine.config import Config
+    cfg = inference_config(Config.fromfile(config) if isinstance(config, str) else config)
+    with warnings.catch_warnings():  # "checkpoint is None, use COCO classes": set below
+        warnings.simplefilter('ignore')
+        model = init_detector(cfg, None, device=device)
+    load_checked(model, checkpoint, allow_partial)
+    return model.to(device).eval()
+
+
+def load_checked(model, checkpoint, allow_partial=False, trust=None):
+    """Open ``checkpoint`` (weights-only unless ``trust``), check it against ``model``, load it,
+    and take its ``dataset_meta`` (classes, palette of the training data; the official taxonomy
+    when the checkpoint has none)."""
+    from mmengine.logging import MMLogger
+    from mmengine.runner.checkpoint import _load_checkpoint_to_model
+
+    from .checkpoint import check_checkpoint, load_checkpoint_file
+    ckpt = load_checkpoint_file(checkpoint, trust=trust)
+    check_checkpoint(model, checkpoint, allow_partial, MMLogger.get_current_instance(), ckpt)
+    ckpt = _load_checkpoint_to_model(model, ckpt, strict=False)
+    meta = ckpt.get('meta', {}) if isinstance(ckpt, dict) else {}
+    model.dataset_meta = {k.lower(): v for k, v in meta.get('dataset_meta', {}).items()} or \
+        dict(classes=taxonomy.CLASSES, palette=taxonomy.palette())
+    return model
+
+
+def build_attr_decoder(cfg, override=None):
+    """The config's ``test_evaluator.attr_decoder`` (what ``tools/test.py`` evaluates with),
+    or ``override`` (a decoder config dict or the JSON the tuning tool writes)."""
+    from mmdet.registry import TASK_UTILS
+
+    from ..models.task_modules import AttributeDecoder
+    if isinstance(override, str):
+        return AttributeDecoder.from_file(override)
+    if override is not None:
+        return TASK_UTILS.build(override)
+    evaluator = cfg.get('test_evaluator', {})
+    spec = evaluator.get('attr_decoder') if isinstance(evaluator, dict) else None
+    return TASK_UTILS.build(spec) if spec else AttributeDecoder()

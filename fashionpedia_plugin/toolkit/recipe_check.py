@@ -210,18 +210,18 @@ def read_ours(cfg, gpus):
         'mask head':
         _mask_head(cfg),
         'RPN score loss':
-        _loss(_get(m, 'rpn_head', 'loss_cls')) and
-        _loss(_get(m, 'rpn_head', 'loss_cls')) + ', / sampled anchors',
+        _loss(_get(m, 'rpn_head', 'loss_cls'))
+        and _loss(_get(m, 'rpn_head', 'loss_cls')) + ', / sampled anchors',
         'RPN box loss':
         _rpn_box_loss(cfg),
         'R-CNN class loss':
-        _loss(_get(m, 'roi_head', 'bbox_head', 'loss_cls')) and
-        _loss(_get(m, 'roi_head', 'bbox_head', 'loss_cls')) + ', / sampled RoIs',
+        _loss(_get(m, 'roi_head', 'bbox_head', 'loss_cls'))
+        and _loss(_get(m, 'roi_head', 'bbox_head', 'loss_cls')) + ', / sampled RoIs',
         'R-CNN box loss':
         _rcnn_box_loss(cfg),
         'mask loss':
-        _loss(_get(m, 'roi_head', 'mask_head', 'loss_mask')) and
-        _loss(_get(m, 'roi_head', 'mask_head', 'loss_mask')) + ', / positive-RoI pixels',
+        _loss(_get(m, 'roi_head', 'mask_head', 'loss_mask'))
+        and _loss(_get(m, 'roi_head', 'mask_head', 'loss_mask')) + ', / positive-RoI pixels',
         'RoIs sampled per image / fg fraction': [sampler.get('num'),
                                                  sampler.get('pos_fraction')],
         'attribute branch and target':

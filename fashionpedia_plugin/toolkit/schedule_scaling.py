@@ -28,8 +28,10 @@ def world_size_from_env(launcher):
     """Processes of the job before ``torch.distributed`` is initialised: what the launcher put
     in the environment (torchrun: ``WORLD_SIZE``; slurm: ``SLURM_NTASKS``; mpi:
     ``OMPI_COMM_WORLD_SIZE``), 1 without a launcher."""
-    names = dict(pytorch=('WORLD_SIZE', ), slurm=('SLURM_NTASKS', 'SLURM_NPROCS'),
-                 mpi=('OMPI_COMM_WORLD_SIZE', 'PMI_SIZE')).get(launcher, ())
+    names = dict(
+        pytorch=('WORLD_SIZE', ),
+        slurm=('SLURM_NTASKS', 'SLURM_NPROCS'),
+        mpi=('OMPI_COMM_WORLD_SIZE', 'PMI_SIZE')).get(launcher, ())
     for name in names:
         if os.environ.get(name, '').isdigit():
             return int(os.environ[name])
@@ -133,8 +135,10 @@ def describe(record, keep=False):
             f'{"/".join(_n(m) for m in r["milestones"]) or "none"}, warm-up '
             f'{_n(r["warmup_iters"] or 0)}, validation every {_n(r["val_interval"])}')
     if r['enable'] and r['factor'] != 1.0:
-        lines = [f'{head}: {body} (rescaled by images seen from the config\'s total batch '
-                 f'{r["base_batch_size"]}; --keep-schedule keeps it as written)']
+        lines = [
+            f'{head}: {body} (rescaled by images seen from the config\'s total batch '
+            f'{r["base_batch_size"]}; --keep-schedule keeps it as written)'
+        ]
     elif r['enable']:
         lines = [f'{head} = the config\'s reference batch: {body}']
     else:

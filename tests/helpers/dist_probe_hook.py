@@ -28,7 +28,11 @@ class DistProbeHook(Hook):
         for name, p in sorted(model.named_parameters()):
             digest.update(name.encode())
             digest.update(p.detach().cpu().contiguous().numpy().tobytes())
-        out = dict(rank=get_rank(), world_size=get_world_size(), iter=runner.iter,
-                   img_ids=self.img_ids, params_sha256=digest.hexdigest())
+        out = dict(
+            rank=get_rank(),
+            world_size=get_world_size(),
+            iter=runner.iter,
+            img_ids=self.img_ids,
+            params_sha256=digest.hexdigest())
         with open(osp.join(runner.work_dir, f'probe_rank{get_rank()}.json'), 'w') as f:
             json.dump(out, f)

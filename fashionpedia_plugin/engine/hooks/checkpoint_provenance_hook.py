@@ -31,8 +31,8 @@ class CheckpointProvenanceHook(Hook):
 
     On ``--resume`` it refuses, before the first iteration, a checkpoint whose schedule was
     resolved for another total batch (unless both runs keep the config as written,
-    ``--keep-schedule``, mmengine's own behaviour): the iteration counter, the drops and the lr in the
-    checkpoint are in that batch's units, and continuing would silently run another schedule.
+    ``--keep-schedule``, mmengine's own behaviour): the iteration counter, the drops and the lr
+    in the checkpoint are in that batch's units, and continuing would silently run another schedule.
     It also drops ``meta['config']``, a key mmengine's ``Runner.resume`` would execute as a
     Python config (``Config.fromstring``); mmengine writes ``meta['cfg']``, which nothing runs.
     """
@@ -55,7 +55,8 @@ class CheckpointProvenanceHook(Hook):
         saved = ((meta.get(META_KEY) or {}).get('schedule') or {})
         now = runner.cfg.get('auto_scale_schedule') or {}
         a, b = saved.get('total_batch'), now.get('total_batch')
-        if a is not None and b is not None and a != b and (saved.get('enable') or now.get('enable')):
+        scaled = saved.get('enable') or now.get('enable')
+        if a is not None and b is not None and a != b and scaled:
             per = max(1, a // max(1, now.get('world_size', 1)))
             raise ScheduleMismatchError(
                 f'cannot resume: the checkpoint was trained at total batch {a} '

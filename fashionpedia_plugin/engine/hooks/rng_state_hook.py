@@ -40,8 +40,9 @@ class RNGStateHook(Hook):
     mmengine saves on rank 0 only (``Runner.save_checkpoint`` is ``master_only``), so the states
     are gathered from every rank in ``after_train_iter`` of the iterations at which the
     ``CheckpointHook`` will save and in ``after_val_epoch`` (before its ``best_*`` save and
-    re-save; this hook runs before it: priority ``LOW``), and matched by step. A resume on another world size restores rank ``r``'s saved state on rank ``r`` where
-    one was saved, keeps the fresh seed elsewhere, and says so in one line; the CUDA state is
+    re-save; this hook runs before it: priority ``LOW``), and matched by step. A resume on
+    another world size restores rank ``r``'s saved state on rank ``r`` where one was saved,
+    keeps the fresh seed elsewhere, and says so in one line; the CUDA state is
     restored only where the saved rank had one and this process has a GPU. Checkpoints of the
     earlier single-state layout (rank 0 only) restore on rank 0.
     """
@@ -55,8 +56,9 @@ class RNGStateHook(Hook):
     def _will_save(runner):
         for hook in runner.hooks:
             if isinstance(hook, CheckpointHook) and not hook.by_epoch:
-                return hook.every_n_train_iters(runner, hook.interval, hook.save_begin) or (
-                    hook.save_last and hook.is_last_train_iter(runner))
+                return hook.every_n_train_iters(
+                    runner, hook.interval, hook.save_begin) or (hook.save_last
+                                                                and hook.is_last_train_iter(runner))
         return False
 
     def after_train_iter(self, runner, batch_idx, data_batch=None, outputs=None):

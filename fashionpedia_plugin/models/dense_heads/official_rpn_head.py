@@ -69,9 +69,8 @@ class OfficialRPNHead(RPNHead):
         """One level, all images of the batch: ``bbox_targets``/``bbox_weights`` ``(N,
         anchors_l, 4)``, ``bbox_pred`` ``(N, 4A, H_l, W_l)``."""
         if self.box_loss_norm == 'mmdet':
-            return super().loss_by_feat_single(cls_score, bbox_pred, anchors, labels,
-                                               label_weights, bbox_targets, bbox_weights,
-                                               avg_factor)
+            return super().loss_by_feat_single(cls_score, bbox_pred, anchors, labels, label_weights,
+                                               bbox_targets, bbox_weights, avg_factor)
         cls_score = cls_score.permute(0, 2, 3, 1).reshape(-1, self.cls_out_channels)
         loss_cls = self.loss_cls(
             cls_score, labels.reshape(-1), label_weights.reshape(-1), avg_factor=avg_factor)

@@ -5,14 +5,12 @@ For each image ``<out>/<stem>/`` receives ``overlay.png`` (masks, boxes, labels)
 ``<stem>.json`` (class, score, box, files, attributes with names and scores): the ``instances``
 format of ``tools/infer.py``. The prediction comes from ``FashionpediaInferencer`` (one batched
 path for the tool and Python callers); :func:`decode_prediction` turns it into the instance
-records that :mod:`.garments` groups and :mod:`.tryon_formats` writes.
+records that :mod:`.garments` groups and :mod:`.formats` writes.
 """
-import copy
 import glob
 import json
 import os
 import os.path as osp
-import warnings
 
 import cv2
 import numpy as np
@@ -65,67 +63,6 @@ def parse_classes(names, class_names=taxonomy.CLASSES):
                 raise ValueError(f'unknown class {n!r}; e.g. {class_names[0]!r}, "garments", 6')
             out.update(hits)
     return out
-
-
-def inference_config(cfg):
-    """A copy of ``cfg`` whose test pipeline loads no annotations (a photo has none) and whose
-    visualiser decodes attributes without a prior: the export draws its own overlays, and the
-    prior (possibly the whole train annotation file) would otherwise be read once more."""
-    cfg = copy.deepcopy(cfg)
-    cfg.test_dataloader.dataset.pipeline = [
-        t for t in cfg.test_dataloader.dataset.pipeline
-        if 'Annotations' not in t['type'] and 'Attributes' not in t['type']
-    ]
-    if 'attr_decoder' in cfg.get('visualizer', {}):
-        cfg.visualizer.attr_decoder = dict(type='AttributeDecoder')
-    if 'visualizer' in cfg:  # a training run's LocalVisBackend has no save_dir here (a warning)
-        cfg.visualizer.vis_backends = None
-    return cfg
-
-
-def init_model(config, checkpoint, device='cpu', allow_partial=False):
-    """mmdet's ``init_detector`` with annotation loading removed from the test pipeline, and
-    the checkpoint checked against the model first (:func:`.checkpoint.check_checkpoint`)."""
-    from mmdet.apis import init_detector
-    from mmengine.config import Config
-    cfg = inference_config(Config.fromfile(config) if isinstance(config, str) else config)
-    with warnings.catch_warnings():  # "checkpoint is None, use COCO classes": set below
-        warnings.simplefilter('ignore')
-        model = init_detector(cfg, None, device=device)
-    load_checked(model, checkpoint, allow_partial)
-    return model.to(device).eval()
-
-
-def load_checked(model, checkpoint, allow_partial=False, trust=None):
-    """Open ``checkpoint`` (weights-only unless ``trust``), check it against ``model``, load it,
-    and take its ``dataset_meta`` (classes, palette of the training data; the official taxonomy
-    when the checkpoint has none)."""
-    from mmengine.logging import MMLogger
-    from mmengine.runner.checkpoint import _load_checkpoint_to_model
-
-    from .checkpoint import check_checkpoint, load_checkpoint_file
-    ckpt = load_checkpoint_file(checkpoint, trust=trust)
-    check_checkpoint(model, checkpoint, allow_partial, MMLogger.get_current_instance(), ckpt)
-    ckpt = _load_checkpoint_to_model(model, ckpt, strict=False)
-    meta = ckpt.get('meta', {}) if isinstance(ckpt, dict) else {}
-    model.dataset_meta = {k.lower(): v for k, v in meta.get('dataset_meta', {}).items()} or \
-        dict(classes=taxonomy.CLASSES, palette=taxonomy.palette())
-    return model
-
-
-def build_attr_decoder(cfg, override=None):
-    """The config's ``test_evaluator.attr_decoder`` (what ``tools/test.py`` evaluates with),
-    or ``override`` (a decoder config dict or the JSON the tuning tool writes)."""
-    from mmdet.registry import TASK_UTILS
-
-    from ..models.task_modules import AttributeDecoder
-    if isinstance(override, str):
-        return AttributeDecoder.from_file(override)
-    if override is not None:
-        return TASK_UTILS.build(override)
-    evaluator = cfg.get('test_evaluator', {})
-    spec = evaluator.get('attr_decoder') if isinstance(evaluator, dict) else None
-    return TASK_UTILS.build(spec) if spec else AttributeDecoder()
 
 
 def _colour(label):

@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .. import taxonomy
-from .tryon_labels import load_tryon_labels
+from .labels import load_tryon_labels
 
 DEFAULT_MIN_OVERLAP = 0.5  # our choice (see the module docstring)
 
@@ -135,7 +135,7 @@ def group_garments(instances, masks, min_overlap=DEFAULT_MIN_OVERLAP, labels=Non
     ``score``, ``category`` ('upper_body' | 'lower_body' | 'dresses' | None), ``bbox_xyxy``
     and ``mask_area`` of the merged mask, ``parts`` (``id``, ``class_id``, ``class_name``,
     ``score``, ``overlap``) and ``attributes`` (:func:`merge_attributes`). ``labels``: a
-    :class:`.tryon_labels.TryonLabels` (default: the package's file).
+    :class:`.labels.TryonLabels` (default: the package's file).
     """
     labels = labels or load_tryon_labels()
     masks = np.zeros((0, 1, 1), bool) if masks is None else np.asarray(masks, bool)

@@ -17,12 +17,12 @@ from dataclasses import dataclass, field
 
 from tqdm import tqdm
 
-from .garment_export import decode_prediction, read_image, write_instances
+from .formats import (DEFAULT_AGNOSTIC_MARGIN, label_map, write_dresscode, write_garments,
+                      write_pair_lists, write_parse, write_vitonhd)
 from .garments import DEFAULT_MIN_OVERLAP, group_garments
-from .tryon_formats import (DEFAULT_AGNOSTIC_MARGIN, label_map, write_dresscode, write_garments,
-                            write_pair_lists, write_parse, write_vitonhd)
-from .tryon_labels import TRYON_CATEGORIES, load_tryon_labels
-from .tryon_tags import write_tagged_json, write_tags
+from .instances import decode_prediction, read_image, write_instances
+from .labels import TRYON_CATEGORIES, load_tryon_labels
+from .tags import write_tagged_json, write_tags
 
 FORMATS = ('instances', 'parse', 'vitonhd', 'dresscode', 'tags')
 MANIFEST = 'manifest.jsonl'
@@ -167,8 +167,8 @@ def run_batch(inferencer,
               on_error=None):
     """Export ``paths`` with a ``FashionpediaInferencer``; returns a :class:`BatchSummary`.
 
-    ``formats``: names of :data:`FORMATS` (layouts: ``garment_export``, ``tryon_formats``,
-    ``tryon_tags``); ``html`` also writes ``index.html`` (:mod:`.gallery`) and, for its
+    ``formats``: names of :data:`FORMATS` (layouts: :mod:`.instances`, :mod:`.formats`,
+    :mod:`.tags`); ``html`` also writes ``index.html`` (:mod:`.gallery`) and, for its
     pictures, the ``instances`` and ``parse`` files. ``on_error(path, why)`` is called for each
     photo that fails (the others go on); ``progress`` shows a tqdm bar with rate and ETA.
     """

@@ -1,6 +1,6 @@
 """Grouped garments written in the layouts try-on models read: ``parse``, ``vitonhd``,
 ``dresscode`` (and the grouping itself, ``garments/``). Label ids and their sources:
-``tryon_labels.json``; captions: :mod:`.tryon_tags`.
+``tryon_labels.json``; captions: :mod:`.tags`.
 
 Layouts, relative to the output folder (NAME = the photo's file name without extension):
 
@@ -33,8 +33,8 @@ import cv2
 import numpy as np
 from PIL import Image
 
-from .garment_export import short_name
-from .tryon_labels import TRYON_CATEGORIES
+from .instances import short_name
+from .labels import TRYON_CATEGORIES
 
 CLOTH_ASPECT = 3 / 4  # width / height of VITON-HD and DressCode images (768 x 1024)
 CLOTH_MARGIN = 0.05  # of the garment box, on each side (our choice)

@@ -20,8 +20,8 @@ import glob
 import json
 import os.path as osp
 
-from .tryon_formats import write_file, write_json
-from .tryon_labels import first_alias, tag_value
+from .formats import write_file, write_json
+from .labels import first_alias, tag_value
 
 TAGGED_FILE = 'vitonhd_test_tagged.json'  # IDM-VTON's name, in its test folder
 
