@@ -76,7 +76,7 @@ def test_labels_of_overlapping_boxes_do_not_overlap():
 
 # --- batch export in every format (tryon/batch.py) -----------------------------------
 
-FORMAT_ARGS = ['--format', 'instances,parse', 'vitonhd', 'dresscode', 'tags']
+FORMAT_ARGS = ['--format', 'instances,parse', 'vitonhd', 'idm-vton', 'dresscode', 'tags']
 
 
 def _infer(ckpt, synthetic_root, images, out, *extra):
@@ -116,7 +116,7 @@ def batch_run(trained, synthetic_root, tmp_path_factory):
     def run(*extra):
         return _infer(
             osp.join(trained[0], 'iter_2.pth'), synthetic_root, root / 'list.txt', out,
-            '--batch-size', '2', '--html', *extra)
+            '--batch-size', '2', '--html', '--cloth-min-score', '0', *extra)
 
     stems = [osp.splitext(osp.basename(p))[0] for p in good]
     return run(), out, stems, run
@@ -140,50 +140,52 @@ def test_batch_corrupt_image_fails_alone(batch_run):
 
 
 def test_batch_writes_each_format_layout(batch_run):
+    """tools/infer.py with every format on real predictions: the grouping, the layouts of
+    each consumer (their reading logic: tests/test_tryon_consumers.py), provenance and notes."""
     import cv2
     from PIL import Image
 
     from fashionpedia_plugin.tryon import load_tryon_labels
-    _, out, stems, _ = batch_run
+    res, out, stems, _ = batch_run
     labels = load_tryon_labels()
     palette = [v for c in labels.cihp_palette for v in c]
     n_garments, clothes = 0, []
     for stem in stems:
         rec = json.load(open(out / 'garments' / f'{stem}.json'))
         assert rec['num_unattached_parts'] == len(rec['unattached_parts'])
+        assert rec['provenance']['checkpoint'] == 'iter_2.pth'
+        assert len(rec['provenance']['checkpoint_sha256']) == 64
+        assert rec['provenance']['format_version'] == 2
         n_garments += len(rec['garments'])
-        photo = cv2.imread(str(out / 'vitonhd' / 'image' / f'{stem}.jpg'))
-        assert photo.shape[:2] == (rec['height'], rec['width'])
-        for parse_file in (out / 'parse' / f'{stem}.png',
-                           out / 'vitonhd' / 'image-parse-v3' / f'{stem}.png'):
-            im = Image.open(parse_file)
-            assert im.mode == 'P' and im.getpalette()[:60] == palette
-            assert im.size == (rec['width'], rec['height'])
-            assert set(np.unique(np.array(im))) <= {0} | set(labels.to_cihp.values())
-        cats = {g['category'] for g in rec['garments']}
-        cloth = out / 'vitonhd' / 'cloth' / f'{stem}.jpg'
-        assert cloth.exists() == ('upper_body' in cats)
+        name = rec['export_name']
+        photo = cv2.imread(str(out / 'vitonhd' / 'test' / 'image' / f'{name}_00.jpg'))
+        assert photo.shape[:2] == (1024, 768)
+        im = Image.open(out / 'parse' / f'{stem}.png')
+        assert im.mode == 'P' and im.getpalette()[:60] == palette
+        assert im.size == (rec['width'], rec['height'])
+        assert set(np.unique(np.array(im))) <= {0} | set(labels.to_cihp.values())
+        cloth = out / 'vitonhd' / 'test' / 'cloth' / f'{name}_00.jpg'
+        assert cloth.exists() == (rec['cloth']['upper_body'] is not None)
         if cloth.exists():
-            clothes.append(stem)
-            cmask = cv2.imread(str(out / 'vitonhd' / 'cloth-mask' / f'{stem}.jpg'), 0)
-            assert cmask.shape == cv2.imread(str(cloth)).shape[:2]
-            agn = cv2.imread(str(out / 'vitonhd' / 'agnostic-mask' / f'{stem}_mask.png'), 0)
-            assert agn.shape == photo.shape[:2] and set(np.unique(agn)) <= {0, 255}
+            clothes.append(name)
         for cat in ('upper_body', 'lower_body', 'dresses'):
             d = out / 'dresscode' / cat
-            files = [
-                d / 'images' / f'{stem}_0.jpg', d / 'images' / f'{stem}_1.jpg',
-                d / 'masks' / f'{stem}_1.png', d / 'label_maps' / f'{stem}_4.png'
-            ]
-            assert all(f.exists() == (cat in cats) for f in files), (stem, cat)
+            exported = rec['cloth'][cat] is not None
+            assert (d / 'images' / f'{name}_1.jpg').exists() == exported, (stem, cat)
         tags = json.load(open(out / 'tags' / f'{stem}.json'))['data']
         assert len(tags) == len(rec['garments'])
         assert all(t['tag_info'][0]['tag_name'] == 'item' for t in tags)
     assert n_garments > 0  # at score 0 the untrained model finds garments in these photos
     pairs = (out / 'vitonhd' / 'test_pairs.txt').read_text().splitlines()
-    assert pairs == [f'{s}.jpg {s}.jpg' for s in sorted(clothes)]
-    tagged = json.load(open(out / 'vitonhd' / 'vitonhd_test_tagged.json'))['data']
-    assert sorted(e['file_name'] for e in tagged) == [f'{s}.jpg' for s in sorted(clothes)]
+    assert pairs == [f'{n}_00.jpg {n}_00.jpg' for n in sorted(clothes)]
+    tagged = json.load(open(out / 'idm-vton' / 'test' / 'vitonhd_test_tagged.json'))['data']
+    assert sorted(e['file_name'] for e in tagged) == [f'{n}_00.jpg' for n in sorted(clothes)]
+    # once per run: what each consumer needs that we do not write, and the missing body
+    notes = [ln for ln in res.stdout.splitlines() if ln.startswith('note: ')]
+    assert any('no body regions' in n and '--human-parse' in n for n in notes)
+    for missing in ('openpose-json/SAFE_00_keypoints.json', 'image-densepose/SAFE_00.jpg',
+                    'keypoints/SAFE_2.json'):
+        assert sum(missing in n for n in notes) == 1, missing
 
 
 def test_batch_html_gallery_links_only_existing_files(batch_run):
@@ -211,7 +213,7 @@ def test_batch_html_gallery_links_only_existing_files(batch_run):
     assert page.count('<section') == len(stems) and 'broken' not in page
 
 
-def test_batch_resume_does_not_redo_finished_images(batch_run):
+def test_batch_resume_does_not_redo_finished_images(batch_run, trained, synthetic_root):
     _, out, stems, run = batch_run
     done = [out / s / f'{s}.json' for s in stems]
     mtimes = [p.stat().st_mtime_ns for p in done]
@@ -225,6 +227,13 @@ def test_batch_resume_does_not_redo_finished_images(batch_run):
     assert (out / 'parse' / f'{stems[2]}.png').exists()
     assert [p.stat().st_mtime_ns for i, p in enumerate(done) if i != 2] == \
         [m for i, m in enumerate(mtimes) if i != 2]
+    # another checkpoint (same weights, another file): the folder is not continued
+    other = osp.join(trained[0], 'best_fashionpedia_segm_mAP_iter_2.pth')
+    res = _infer(other, synthetic_root, out.parent / 'list.txt', out, '--resume')
+    assert res.returncode == 2, res.stdout[-2000:] + res.stderr[-2000:]
+    err = res.stderr.strip().splitlines()[-1]
+    assert err.startswith(f'error: cannot resume {out}: it was written with checkpoint '
+                          "'iter_2.pth', this run has 'best_fashionpedia_segm_mAP_iter_2.pth'")
 
 
 def test_batch_refuses_two_photos_of_one_name(tmp_path):

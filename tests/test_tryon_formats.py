@@ -90,48 +90,73 @@ def test_higher_score_wins_where_garments_overlap():
     assert paint(0.9, 0.95) == 7 and paint(0.95, 0.9) == 5
 
 
+def _export(tmp_path, formats, category='upper_body', margin=0, name='fig.jpg'):
+    from fashionpedia_plugin.tryon import export_photo, load_tryon_labels
+    instances, masks, _ = figure()
+    rng = np.random.RandomState(0)
+    img = rng.randint(0, 200, size=(H, W, 3)).astype(np.uint8)  # no white pixel in the photo
+    files, rec = export_photo(
+        str(tmp_path),
+        name,
+        img,
+        instances,
+        masks,
+        formats,
+        load_tryon_labels(),
+        category=category,
+        agnostic_margin=margin)
+    return files, rec
+
+
+def _box(rec):
+    from fashionpedia_plugin.tryon import Letterbox
+    g = rec['geometry']
+    return Letterbox(
+        tuple(g['source']), tuple(g['size']), g['scale'], g['left'], g['top'], g['width'],
+        g['height'])
+
+
 def test_vitonhd_cloth_and_masks(grouped, tmp_path):
-    from fashionpedia_plugin.tryon import label_map, load_tryon_labels, write_vitonhd
+    from fashionpedia_plugin.tryon import label_map, load_tryon_labels
     img, groups, masks, _ = grouped
     labels = load_tryon_labels()
     parse = label_map(groups, img.shape[:2], labels.to_cihp)
-    files = write_vitonhd(str(tmp_path), 'fig', img, groups, parse, labels, 'upper_body', 0)
-    d = tmp_path / 'vitonhd'
-    assert sorted(files) == sorted([
-        'vitonhd/image/fig.jpg', 'vitonhd/image-parse-v3/fig.png', 'vitonhd/cloth/fig.jpg',
-        'vitonhd/cloth-mask/fig.jpg', 'vitonhd/agnostic-mask/fig_mask.png'
-    ])
-    cloth = cv2.imread(str(d / 'cloth' / 'fig.jpg'))
-    cmask = cv2.imread(str(d / 'cloth-mask' / 'fig.jpg'), cv2.IMREAD_UNCHANGED)
-    assert cmask.ndim == 2 and cloth.shape[:2] == cmask.shape
-    assert cloth.shape[1] / cloth.shape[0] == pytest.approx(0.75, abs=0.02)
-    # binary: JPEG at quality 100 keeps every value within 1 of 0/255, and VITON-HD's own
-    # >= 128 threshold gives back exactly the merged top (garment + sleeves + neckline)
-    assert np.all((cmask <= 1) | (cmask >= 254))
-    top = groups.masks[groups.best('upper_body')]
-    assert int((cmask >= 128).sum()) == int(top.sum())
+    files, rec = _export(tmp_path, ('vitonhd', 'idm-vton'))
+    d = tmp_path / 'vitonhd' / 'test'
+    for f in ('image/fig_00.jpg', 'image-parse/fig_00.png', 'cloth/fig_00.jpg',
+              'cloth-mask/fig_00.jpg'):
+        assert f'vitonhd/test/{f}' in files
+    assert 'idm-vton/test/agnostic-mask/fig_00_mask.png' in files
+    cloth = cv2.imread(str(d / 'cloth' / 'fig_00.jpg'))
+    cmask = cv2.imread(str(d / 'cloth-mask' / 'fig_00.jpg'), cv2.IMREAD_UNCHANGED)
+    assert cmask.ndim == 2 and cloth.shape[:2] == cmask.shape == (1024, 768)
+    # binary: JPEG at quality 100 keeps every value within 1 of 0/255 (VITON-HD's >= 128)
+    assert np.all((cmask <= 1) | (cmask >= 254)) and (cmask >= 128).any()
     far = cv2.dilate((cmask >= 128).astype(np.uint8), np.ones((33, 33), np.uint8)) == 0
     assert far.any() and cloth[far].min() >= 240  # white outside the garment
-    assert np.array(Image.open(d / 'image-parse-v3' / 'fig.png')).tolist() == parse.tolist()
-    agnostic = cv2.imread(str(d / 'agnostic-mask' / 'fig_mask.png'), cv2.IMREAD_UNCHANGED)
-    assert agnostic.shape == (H, W) and set(np.unique(agnostic)) == {0, 255}
-    assert np.array_equal(agnostic > 0, top)  # margin 0: the merged garment itself
-    write_vitonhd(str(tmp_path), 'fig', img, groups, parse, labels, 'upper_body', 3)
-    dilated = cv2.imread(str(d / 'agnostic-mask' / 'fig_mask.png'), cv2.IMREAD_UNCHANGED) > 0
-    assert np.all(dilated[top]) and dilated.sum() > top.sum() and dilated[18, 50]
+    box = _box(rec)
+    back = box.to_source(np.array(Image.open(d / 'image-parse' / 'fig_00.png')))
+    assert (back == parse).mean() > 0.97
+    top = groups.masks[groups.best('upper_body')]
+    agn = cv2.imread(
+        str(tmp_path / 'idm-vton' / 'test' / 'agnostic-mask' / 'fig_00_mask.png'),
+        cv2.IMREAD_UNCHANGED)
+    assert agn.shape == (1024, 768) and set(np.unique(agn)) == {0, 255}
+    assert ((box.to_source(agn) > 0) == top).mean() > 0.98  # margin 0: the merged garment
+    _export(tmp_path, ('idm-vton', ), margin=3)
+    dilated = box.to_source(
+        cv2.imread(str(tmp_path / 'idm-vton' / 'test' / 'agnostic-mask' / 'fig_00_mask.png'),
+                   0)) > 0
+    assert dilated.sum() > top.sum() and dilated[18, 50]
 
 
 def test_vitonhd_other_category_and_none_found(grouped, tmp_path):
-    from fashionpedia_plugin.tryon import label_map, load_tryon_labels, write_vitonhd
-    img, groups, _, _ = grouped
-    labels = load_tryon_labels()
-    parse = label_map(groups, img.shape[:2], labels.to_cihp)
-    write_vitonhd(str(tmp_path), 'a', img, groups, parse, labels, 'lower_body', 0)
-    cmask = cv2.imread(str(tmp_path / 'vitonhd' / 'cloth-mask' / 'a.jpg'), cv2.IMREAD_UNCHANGED)
-    pants = groups.masks[groups.best('lower_body')]
-    assert int((cmask >= 128).sum()) == int(pants.sum())
-    files = write_vitonhd(str(tmp_path), 'b', img, groups, parse, labels, 'dresses', 0)
-    assert files == ['vitonhd/image/b.jpg', 'vitonhd/image-parse-v3/b.png']
+    _export(tmp_path, ('vitonhd', ), 'lower_body', name='a.jpg')
+    cmask = cv2.imread(str(tmp_path / 'vitonhd' / 'test' / 'cloth-mask' / 'a_00.jpg'), 0)
+    assert (cmask >= 128).any()
+    files, _ = _export(tmp_path, ('vitonhd', ), 'dresses', name='b.jpg')
+    assert [f for f in files if f.startswith('vitonhd')
+            ] == ['vitonhd/test/image/b_00.jpg', 'vitonhd/test/image-parse/b_00.png']
 
 
 def test_cloth_crop_beyond_the_photo_is_white():
@@ -145,35 +170,38 @@ def test_cloth_crop_beyond_the_photo_is_white():
 
 
 def test_dresscode_split_by_category(grouped, tmp_path):
-    from fashionpedia_plugin.tryon import TryonLabels, load_tryon_labels, write_dresscode
-    from fashionpedia_plugin.tryon.formats import write_pair_lists
+    from fashionpedia_plugin.tryon import TryonLabels, load_tryon_labels
+    from fashionpedia_plugin.tryon.layouts import write_pair_lists
     img, groups, _, _ = grouped
     labels = load_tryon_labels()
-    files = write_dresscode(str(tmp_path), 'fig', img, groups, labels)
+    files, rec = _export(tmp_path, ('dresscode', ))
     for cat in ('upper_body', 'lower_body'):
         for f in ('images/fig_0.jpg', 'images/fig_1.jpg', 'masks/fig_1.png',
                   'label_maps/fig_4.png'):
             assert f'dresscode/{cat}/{f}' in files and osp.isfile(tmp_path / 'dresscode' / cat / f)
     assert not (tmp_path / 'dresscode' / 'dresses').exists()
+    box = _box(rec)
     lm = Image.open(tmp_path / 'dresscode' / 'upper_body' / 'label_maps' / 'fig_4.png')
-    arr = np.array(lm)
-    assert lm.mode == 'L' and arr[30, 50] == 4 and arr[90, 60] == 6 and arr[118, 35] == 9
+    arr = box.to_source(np.array(lm))
+    assert lm.mode == 'L' and lm.size == (768, 1024)
+    assert arr[30, 50] == 4 and arr[90, 60] == 6 and arr[118, 35] == 9
     mask = cv2.imread(str(tmp_path / 'dresscode' / 'lower_body' / 'masks' / 'fig_1.png'), 0)
     assert set(np.unique(mask)) == {0, 255}
-    assert int((mask > 0).sum()) == int(groups.masks[groups.best('lower_body')].sum())
     write_pair_lists(str(tmp_path))
     pairs = (tmp_path / 'dresscode' / 'upper_body' / 'test_pairs_paired.txt').read_text()
     assert pairs == 'fig_0.jpg fig_1.jpg\n'
+    assert (tmp_path / 'dresscode' / 'upper_body' / 'test_pairs_unpaired.txt').read_text() == \
+        'fig_0.jpg fig_1.jpg\n'  # one photo: its own garment is the only other one
     # the split follows the label file: move the top to dresses and it lands there
     with open(labels.path) as f:
         spec = json.load(f)
     edited = copy.deepcopy(spec)
     edited['categories']['upper_body'].remove('top, t-shirt, sweatshirt')
     edited['categories']['dresses'].append('top, t-shirt, sweatshirt')
-    from fashionpedia_plugin.tryon import group_garments
+    from fashionpedia_plugin.tryon import export_photo
     instances, masks, _ = figure()
-    other = group_garments(instances, masks, labels=TryonLabels(edited))
-    files = write_dresscode(str(tmp_path / 'b'), 'fig', img, other, TryonLabels(edited))
+    files, _ = export_photo(
+        str(tmp_path / 'b'), 'fig.jpg', img, instances, masks, ('dresscode', ), TryonLabels(edited))
     assert 'dresscode/dresses/images/fig_1.jpg' in files
     assert not any(f.startswith('dresscode/upper_body/') for f in files)
 

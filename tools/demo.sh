@@ -13,7 +13,11 @@ WORK=${WORK:-work_dirs/demo}
 DATA=data/fashionpedia_synthetic
 start=$(date +%s)
 
-if [ ! -f "$DATA/annotations/instances_attributes_val2020.json" ]; then
+# (re)generate when absent or written by another version of the generator
+if ! "$PY" -c "import json, sys; from fashionpedia_plugin.toolkit.synthetic import VERSION
+sys.exit(json.load(open(sys.argv[1]))['info']['version'] != VERSION)" \
+    "$DATA/annotations/instances_attributes_val2020.json" 2>/dev/null; then
+  rm -rf "$DATA"
   "$PY" tools/dataset_converters/make_synthetic_fashionpedia.py "$DATA"
 fi
 mkdir -p "$WORK"

@@ -1,7 +1,8 @@
 """Garment masks for the try-on system: overlays, masks, cut-outs, label maps, try-on layouts.
 
   python tools/infer.py IMAGES CONFIG CHECKPOINT [--out-dir work_dirs/infer] [--score-thr 0.3]
-      [--format instances|parse|vitonhd|dresscode|tags ...] [--category upper_body]
+      [--format instances|parse|vitonhd|idm-vton|dresscode|tags ...] [--category upper_body]
+      [--human-parse DIR]
       [--agnostic-margin 10] [--part-overlap 0.5] [--batch-size 1] [--resume] [--html]
       [--classes garments | ID | NAME ...] [--attr-decoder tuned.json] [--device cpu|cuda]
       [--allow-partial] [--cfg-options k=v ...]
@@ -15,6 +16,7 @@ on; the run ends with a summary line (done / skipped / failed, images/s) and exi
 photo failed. Layouts of each format: README, "Try-on hand-off".
 """
 import argparse
+import json
 import sys
 
 from mmengine.config import DictAction
@@ -37,13 +39,19 @@ def main(argv=None):
         '--format',
         nargs='+',
         default=['instances'],
-        help='instances (overlay, masks, cut-outs, JSON), parse (CIHP label map), vitonhd, '
-        'dresscode, tags (IDM-VTON captions); several allowed, space- or comma-separated')
+        help='instances (overlay, masks, cut-outs, JSON), parse (CIHP label map), vitonhd '
+        '(VITON-HD test folder), idm-vton (IDM-VTON data_dir), dresscode (DressCode categories), '
+        'tags (IDM-VTON captions); several allowed, space- or comma-separated')
+    p.add_argument(
+        '--human-parse',
+        help='folder of human-parsing label maps, one NAME.png per photo (CIHP/LIP ids 0-19, '
+        'e.g. from Self-Correction-Human-Parsing): body regions of the parse maps; garments '
+        'stay ours')
     p.add_argument(
         '--category',
         default='upper_body',
         choices=['upper_body', 'lower_body', 'dresses'],
-        help='the garment written as the VITON-HD cloth and agnostic mask')
+        help='the garment written as the VITON-HD / IDM-VTON cloth and agnostic mask')
     p.add_argument(
         '--agnostic-margin', type=int, default=10, help='px the agnostic mask is dilated by')
     p.add_argument(
@@ -51,6 +59,12 @@ def main(argv=None):
         type=float,
         default=0.5,
         help='least fraction of a part inside a garment to attach it')
+    p.add_argument(
+        '--cloth-min-score',
+        type=float,
+        default=0.5,
+        help='least score of a garment exported as a try-on cloth (lower ones are reported as '
+        'held back)')
     p.add_argument('--batch-size', type=int, default=1, help='images per model call')
     p.add_argument('--resume', action='store_true', help='skip images already written')
     p.add_argument('--html', action='store_true', help='write index.html (a static gallery)')
@@ -81,6 +95,8 @@ def main(argv=None):
         raise CLIError(str(e)) from None
     if a.batch_size < 1:
         raise CLIError(f'--batch-size must be >= 1, got {a.batch_size}')
+    if a.human_parse and not osp.isdir(a.human_parse):
+        raise CLIError(f'--human-parse: not a folder: {a.human_parse}')
     paths = collect_images(a.images)
     from fashionpedia_plugin.toolkit.cli import load_config
     cfg = inference_config(load_config(a.config, a.cfg_options))
@@ -96,6 +112,15 @@ def main(argv=None):
     def report(path, why):
         tqdm.write(f'error: {path}: {why}', file=sys.stderr)
 
+    provenance = dict(
+        checkpoint=osp.basename(a.checkpoint),
+        checkpoint_sha256=sha256(a.checkpoint),
+        config=osp.abspath(a.config),
+        attr_decoder=json.dumps(
+            inferencer.attr_decoder.to_config(),
+            sort_keys=True,
+            default=lambda o: o.tolist() if hasattr(o, "tolist") else str(o)))
+
     try:
         summary = run_batch(
             inferencer,
@@ -110,11 +135,27 @@ def main(argv=None):
             category=a.category,
             agnostic_margin=a.agnostic_margin,
             min_overlap=a.part_overlap,
-            on_error=report)
+            on_error=report,
+            human_parse=a.human_parse,
+            provenance=provenance,
+            cloth_min_score=a.cloth_min_score)
     except ValueError as e:  # e.g. two photos with the same name
         raise CLIError(str(e)) from None
+    for note in summary.notes:  # once per run: what the consumers need that we do not write
+        print(f'note: {note}')
+    for path, cat, name, score, why in summary.held_back:
+        print(f'held back: {path}: {cat} cloth {name!r} ({score:.2f}): {why}')
     print(summary.line(a.out_dir))
     return 1 if summary.failed else 0
+
+
+def sha256(path, chunk=1 << 20):
+    import hashlib
+    h = hashlib.sha256()
+    with open(path, 'rb') as f:
+        for block in iter(lambda: f.read(chunk), b''):
+            h.update(block)
+    return h.hexdigest()
 
 
 if __name__ == '__main__':

@@ -82,7 +82,8 @@ def _cause(filename, error):
         kind = 'a text file' if all(32 <= b < 127 or b in b'\t\r\n' for b in head) else \
             'of an unknown format'
         return f'not a PyTorch checkpoint (it is {kind})'
-    found = re.search(r'Unsupported global: GLOBAL ([\w.]+)', text)
+    # 'Unsupported global: GLOBAL x ...' or 'unsupported GLOBAL x whose module ... is blocked'
+    found = re.search(r'GLOBAL ([\w.]+)', text)
     if found:
         return (f'refused to unpickle {found.group(1)}: loading it could run code (weights-only '
                 f'loading allows tensors, containers and numbers). Only if you trust this '

@@ -12,9 +12,8 @@ the value is the highest-scoring such attribute of the grouped garment (:mod:`.g
 is absent when nothing was predicted. ``item`` is the class name (its first alias).
 
 Layout: ``tags/NAME.json`` (one entry per garment of the photo) and, at the end of a run,
-``vitonhd_test_tagged.json`` (the entry of each photo's VITON-HD cloth: its best garment of the
-requested category) in ``vitonhd/`` beside ``cloth/`` when that format is written, else in
-``tags/``.
+``vitonhd_test_tagged.json`` (the entry of each photo's cloth: its best garment of the requested
+category) in IDM-VTON's ``idm-vton/test/`` when that format is written, else in ``tags/``.
 """
 import glob
 import json
@@ -47,12 +46,12 @@ def garment_tags(garment, labels):
     return info
 
 
-def tag_entries(stem, groups, labels):
-    """The ``data`` entries of one photo: one per garment, keyed by the photo's file name as
-    IDM-VTON keys its captions (``file_name`` = ``NAME.jpg``, the VITON-HD cloth name)."""
+def tag_entries(stem, groups, labels, file_name=None):
+    """The ``data`` entries of one photo: one per garment, keyed by the cloth's file name as
+    IDM-VTON looks its captions up (``file_name`` = the exported cloth name, ``SAFE_00.jpg``)."""
     return [
         dict(
-            file_name=f'{stem}.jpg',
+            file_name=file_name or f'{stem}.jpg',
             garment_id=g['id'],
             category_name=g['category'],
             class_name=g['class_name'],
@@ -61,18 +60,18 @@ def tag_entries(stem, groups, labels):
     ]
 
 
-def write_tags(out_dir, stem, groups, labels):
+def write_tags(out_dir, stem, groups, labels, file_name=None):
     """``tags/NAME.json`` = ``{"data": [entry per garment]}``; returns the files written."""
     return [
         write_file(out_dir, f'tags/{stem}.json',
-                   write_json(dict(data=tag_entries(stem, groups, labels))))
+                   write_json(dict(data=tag_entries(stem, groups, labels, file_name))))
     ]
 
 
 def write_tagged_json(out_dir, category='upper_body', into='tags'):
     """``<into>/vitonhd_test_tagged.json``: of every ``tags/*.json``, the entry of the best
-    garment of ``category`` (the one written as the VITON-HD cloth). Returns its path, relative
-    to ``out_dir``, or None when there are no tag files."""
+    garment of ``category`` (the one written as the cloth). Returns its path, relative to
+    ``out_dir``, or None when there are no tag files."""
     files = sorted(
         p for p in glob.glob(osp.join(out_dir, 'tags', '*.json')) if osp.basename(p) != TAGGED_FILE)
     if not files:

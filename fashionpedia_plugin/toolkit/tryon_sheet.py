@@ -1,0 +1,78 @@
+"""``tryon_sheet.py``: one picture per consumer layout of an export, the files as the loader
+opens them (for the README and for a look before handing a folder over)."""
+import os.path as osp
+
+import cv2
+import numpy as np
+from PIL import Image
+
+from ..tryon.layouts import ROOTS
+
+TILE_H = 256  # px per tile (1024 / 4)
+
+
+def _palette_rgb(path):
+    """A label map as colours: its own palette (mode P) or the CIHP palette for ids (mode L)."""
+    im = Image.open(path)
+    if im.mode != 'P':
+        from ..tryon.labels import load_tryon_labels
+        lab = im.convert('L')
+        im = Image.frombytes('P', lab.size, lab.tobytes())
+        im.putpalette(load_tryon_labels().palette_bytes())
+    return cv2.cvtColor(np.array(im.convert('RGB')), cv2.COLOR_RGB2BGR)
+
+
+def _tile(img, title):
+    h, w = img.shape[:2]
+    tile = cv2.resize(img, (int(round(w * TILE_H / h)), TILE_H), interpolation=cv2.INTER_AREA)
+    if tile.ndim == 2:
+        tile = cv2.cvtColor(tile, cv2.COLOR_GRAY2BGR)
+    band = np.full((22, tile.shape[1], 3), 30, np.uint8)
+    cv2.putText(band, title, (4, 16), cv2.FONT_HERSHEY_SIMPLEX, 0.45, (255, 255, 255), 1,
+                cv2.LINE_AA)
+    return np.vstack([band, tile])
+
+
+def consumer_files(out_dir, fmt, name, category='upper_body'):
+    """``[(title, path, kind)]`` of one photo in one layout, as its loader names them."""
+    root = osp.join(out_dir, ROOTS[fmt])
+    n = f'{name}_00'
+    if fmt == 'vitonhd':
+        d = osp.join(root, 'test')
+        return [('image', f'{d}/image/{n}.jpg', 'img'),
+                ('image-parse', f'{d}/image-parse/{n}.png', 'labels'),
+                ('cloth', f'{d}/cloth/{n}.jpg', 'img'),
+                ('cloth-mask', f'{d}/cloth-mask/{n}.jpg', 'img')]
+    if fmt == 'idm-vton':
+        d = osp.join(root, 'test')
+        return [('image', f'{d}/image/{n}.jpg', 'img'), ('cloth', f'{d}/cloth/{n}.jpg', 'img'),
+                ('agnostic-mask', f'{d}/agnostic-mask/{n}_mask.png', 'img')]
+    d = osp.join(root, category)
+    return [('images/_0', f'{d}/images/{name}_0.jpg', 'img'),
+            ('images/_1', f'{d}/images/{name}_1.jpg', 'img'),
+            ('label_maps/_4', f'{d}/label_maps/{name}_4.png', 'labels')]
+
+
+def write_sheet(out_dir,
+                name,
+                path,
+                formats=('vitonhd', 'idm-vton', 'dresscode'),
+                category='upper_body'):
+    """One row per layout present, its files side by side; returns the rows written."""
+    rows = []
+    for fmt in formats:
+        files = consumer_files(out_dir, fmt, name, category)
+        if not all(osp.isfile(p) for _, p, _ in files):
+            continue
+        tiles = [
+            _tile(_palette_rgb(p) if kind == 'labels' else cv2.imread(p), f'{fmt}: {title}')
+            for title, p, kind in files
+        ]
+        rows.append(np.hstack(tiles))
+    if not rows:
+        raise FileNotFoundError(f'no consumer layout of {name!r} under {out_dir}')
+    width = max(r.shape[1] for r in rows)
+    sheet = np.vstack(
+        [np.pad(r, ((0, 4), (0, width - r.shape[1]), (0, 0)), constant_values=255) for r in rows])
+    cv2.imwrite(path, sheet)
+    return len(rows)
