@@ -141,3 +141,16 @@ def test_auto_scale_lr_with_and_without_the_schedule(flags, lr, iters, synthetic
         runner.scale_lr(optim, runner.auto_scale_lr)  # as Runner.train does
     assert optim.optimizer.param_groups[0]['lr'] == pytest.approx(lr)
     assert runner.cfg.train_cfg.max_iters == iters
+
+
+def test_world_size_before_the_process_group(monkeypatch):
+    """What each launcher puts in the environment: torchrun WORLD_SIZE, slurm SLURM_NTASKS
+    (tools/slurm_train.sh: GPUS tasks), mpi OMPI_COMM_WORLD_SIZE; 1 without a launcher."""
+    from fashionpedia_plugin.toolkit.schedule_scaling import world_size_from_env
+    for var in ('WORLD_SIZE', 'SLURM_NTASKS', 'SLURM_NPROCS', 'OMPI_COMM_WORLD_SIZE', 'PMI_SIZE'):
+        monkeypatch.delenv(var, raising=False)
+    assert world_size_from_env('none') == 1 and world_size_from_env('pytorch') == 1
+    monkeypatch.setenv('WORLD_SIZE', '4')
+    monkeypatch.setenv('SLURM_NTASKS', '16')
+    monkeypatch.setenv('OMPI_COMM_WORLD_SIZE', '2')
+    assert [world_size_from_env(k) for k in ('pytorch', 'slurm', 'mpi', 'none')] == [4, 16, 2, 1]

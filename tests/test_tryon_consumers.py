@@ -255,3 +255,19 @@ def test_human_parse_errors_name_the_file(tmp_path):
             masks, ('parse', ),
             load_tryon_labels(),
             human_parse=str(tmp_path))
+
+
+def test_overview_of_one_photo(export, tmp_path):
+    out, records, labels = export
+    from conftest import run_tool
+    path = tmp_path / 'overview.png'
+    # the photo files of the fixture are not on disk: give one
+    rec_file = osp.join(out, 'garments', 'square.v2.json')
+    rec = json.load(open(rec_file))
+    img, _, _, _ = _figure(*SHAPES['square.v2'])
+    cv2.imwrite(str(tmp_path / 'photo.jpg'), img)
+    rec['image_file'] = str(tmp_path / 'photo.jpg')
+    json.dump(rec, open(rec_file, 'w'))
+    log = run_tool('tools/analysis_tools/tryon_sheet.py', out, 'square.v2', str(path), '--overview')
+    assert '4 tile(s)' in log  # photo, parse, top (+ sleeve), pants
+    assert cv2.imread(str(path)).shape[0] == 256 + 22

@@ -1,5 +1,8 @@
-"""``tryon_sheet.py``: one picture per consumer layout of an export, the files as the loader
-opens them (for the README and for a look before handing a folder over)."""
+"""``tryon_sheet.py``: pictures of an export for a look before handing a folder over (and for the
+README): one row per consumer layout, the files as its loader opens them (:func:`write_sheet`),
+or a photo's overview: photo, overlay, parse map and each merged garment (:func:`write_overview`).
+"""
+import json
 import os.path as osp
 
 import cv2
@@ -76,3 +79,26 @@ def write_sheet(out_dir,
         [np.pad(r, ((0, 4), (0, width - r.shape[1]), (0, 0)), constant_values=255) for r in rows])
     cv2.imwrite(path, sheet)
     return len(rows)
+
+
+def write_overview(out_dir, stem, path):
+    """Photo, instance overlay, parse map and each merged garment's cut-out (on white) of one
+    photo, from its ``instances``, ``parse`` and grouping files."""
+    rec = json.load(open(osp.join(out_dir, 'garments', f'{stem}.json')))
+    tiles = [_tile(cv2.imread(rec['image_file']), 'photo')]
+    overlay = osp.join(out_dir, stem, 'overlay.png')
+    if osp.isfile(overlay):
+        tiles.append(_tile(cv2.imread(overlay), 'instances'))
+    parse = osp.join(out_dir, 'parse', f'{stem}.png')
+    if osp.isfile(parse):
+        tiles.append(_tile(_palette_rgb(parse), 'parse (CIHP ids)'))
+    for g in rec['garments']:
+        if not g.get('cutout_file'):
+            continue
+        rgba = cv2.imread(osp.join(out_dir, g['cutout_file']), cv2.IMREAD_UNCHANGED)
+        alpha = rgba[..., 3:4].astype(np.float32) / 255
+        white = (rgba[..., :3] * alpha + 255 * (1 - alpha)).astype(np.uint8)
+        parts = ', '.join(sorted({p['class_name'] for p in g.get('parts', [])})) or 'no parts'
+        tiles.append(_tile(white, f'{g["class_name"].split(",")[0]} + {parts}'))
+    cv2.imwrite(path, np.hstack(tiles))
+    return len(tiles)

@@ -1,12 +1,15 @@
-"""Benchmark: vectorized IoU+F1 evaluator vs the official FPEval vs plain pycocotools COCOeval.
+"""Benchmark: the COCO evaluators (pycocotools, faster-coco-eval, hotcoco) and this project's
+IoU+F1 evaluator (three views) side by side, + the official FPEval as the reference.
 
   python tools/analysis_tools/benchmark_eval.py [--num-images 1158] [--dets 100] [--gts 8]
       [--iou-types segm bbox] [--skip-reference]
 
 Val-scale synthetic workload (default: 1,158 images like Fashionpedia val, 46 classes, ~8 ground
-truths and ~100 detections per image, official attribute ids). All three evaluators run on the
-same data in this one process, side by side; the script prints seconds, ratios and the largest
-difference between our summary numbers and the official ones.
+truths and ~100 detections per image, official attribute ids). Every evaluator runs on the same
+data in this one process, one after the other (evaluate + accumulate + summarize, loading the
+results excluded); the script prints seconds, ratios to hotcoco, whether the COCO evaluators'
+12 numbers equal pycocotools', and the largest difference between our summary numbers and the
+official ones. A COCO evaluator that is not installed is reported as such.
 """
 import argparse
 import contextlib
@@ -38,7 +41,45 @@ def time_cocoeval(gt, res, iou_type):
         ev.evaluate()
         ev.accumulate()
         ev.summarize()
-    return time.perf_counter() - t, ev.stats[0]
+    return time.perf_counter() - t, list(ev.stats)
+
+
+def _plain(res, iou_type):
+    """As CocoMetric: segm results without bbox (mask area decides small/medium/large)."""
+    return [{k: v for k, v in r.items() if not (iou_type == 'segm' and k == 'bbox')} for r in res]
+
+
+def time_hotcoco(gt, res, iou_type):
+    try:
+        import hotcoco
+    except ImportError:
+        return float('nan'), None
+    g = hotcoco.COCO(copy.deepcopy(gt))
+    d = g.load_res(copy.deepcopy(res))
+    with contextlib.redirect_stdout(io.StringIO()):
+        t = time.perf_counter()
+        ev = hotcoco.COCOeval(g, d, iou_type)
+        ev.evaluate()
+        ev.accumulate()
+        ev.summarize()
+    return time.perf_counter() - t, list(ev.stats)
+
+
+def time_faster(gt, res, iou_type):
+    try:
+        from faster_coco_eval import COCO as FCOCO
+        from faster_coco_eval import COCOeval_faster
+    except ImportError:
+        return float('nan'), None
+    with contextlib.redirect_stdout(io.StringIO()):
+        g = FCOCO(copy.deepcopy(gt))
+        d = g.loadRes(copy.deepcopy(res))
+        t = time.perf_counter()
+        ev = COCOeval_faster(g, d, iou_type)
+        ev.evaluate()
+        ev.accumulate()
+        ev.summarize()
+    return time.perf_counter() - t, list(ev.stats)
 
 
 def time_ours(gt, res, iou_type):
@@ -83,20 +124,34 @@ def main(argv=None):
     print(f'workload: {len(gt["images"])} images, {len(gt["annotations"])} ground truths, '
           f'{len(res)} detections, 46 classes, 294 attributes '
           f'(generated in {time.perf_counter() - t:.1f} s)')
-    print(f'{"iou":<5} {"COCOeval s":>11} {"ours s":>8} {"official s":>11} '
-          f'{"ours/COCOeval":>14} {"official/ours":>14} {"max |diff|":>11}')
+    print(f'{"iou":<5} {"pycocotools":>11} {"faster-coco":>11} {"hotcoco":>8} '
+          f'{"ours (3 views)":>14} {"official":>9}   ratios to hotcoco: pycocotools / faster / '
+          f'ours;  12 numbers vs pycocotools')
     for iou_type in a.iou_types:
-        t_coco, _ = time_cocoeval(gt, res, iou_type)
+        res_t = _plain(res, iou_type)
+        t_coco, ref_stats = time_cocoeval(gt, res_t, iou_type)
+        t_fast, fast_stats = time_faster(gt, res_t, iou_type)
+        t_hot, hot_stats = time_hotcoco(gt, res_t, iou_type)
         t_ours, views = time_ours(gt, res, iou_type)
         if a.skip_reference:
             t_ref, diff = float('nan'), float('nan')
         else:
             t_ref, ref = time_official(gt, res, iou_type)
             diff = max(abs(ref[v][k] - views[v][k]) for v in ref for k in ref[v])
-        print(f'{iou_type:<5} {t_coco:>11.2f} {t_ours:>8.2f} {t_ref:>11.2f} '
-              f'{t_ours / t_coco:>14.2f} {t_ref / t_ours:>14.1f} {diff:>11.1e}')
+
+        def same(stats):
+            if stats is None:
+                return 'not installed'
+            worst = max(abs(x - y) for x, y in zip(stats, ref_stats))
+            return 'equal' if worst == 0 else f'max |diff| {worst:.1e}'
+
+        print(f'{iou_type:<5} {t_coco:>11.2f} {t_fast:>11.2f} {t_hot:>8.2f} {t_ours:>14.2f} '
+              f'{t_ref:>9.2f}   {t_coco / t_hot:>6.1f} / {t_fast / t_hot:>5.1f} / '
+              f'{t_ours / t_hot:>6.1f};  faster-coco-eval {same(fast_stats)}, hotcoco '
+              f'{same(hot_stats)}')
         print(f'      AP IoU+F1 {views["iou+f1"]["AP"]:.4f}   AP IoU {views["iou"]["AP"]:.4f}   '
-              f'AP F1 {views["f1"]["AP"]:.4f}')
+              f'AP F1 {views["f1"]["AP"]:.4f}   COCO mAP {ref_stats[0]:.4f}   '
+              f'ours vs official max |diff| {diff:.1e}')
 
 
 if __name__ == '__main__':
