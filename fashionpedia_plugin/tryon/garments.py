@@ -18,7 +18,7 @@ to. :func:`group_garments` joins them:
   category from the label file (``tryon_labels.json``, ``categories``) and the attributes of
   the garment and its parts, each with the instance it came from.
 
-Input is the per-instance records of ``<stem>.json`` (``apis/garment_export.py``) and their masks,
+Input is the per-instance records of ``<stem>.json`` (``tryon/instances.py``) and their masks,
 so it works on any prediction, or on masks drawn by hand (the tests do).
 """
 from dataclasses import dataclass, field
