@@ -26,13 +26,13 @@ mkdir -p "$RESULTS"
   --pipeline-samples "${PIPELINE:-100}" \
   --cfg-options train_dataloader.dataset.data_root="$DATA/" 2>&1 | tee "$RESULTS/benchmark_train.txt"
 [ "$TRAIN_ITERS" -gt 0 ] || exit 0
-# The 1x schedule warms up over 8,000 iterations (500 steps x 256 images / 16, from model_config.py;
+# The 1x schedule warms up over 2,000 iterations (500 steps x 64 images / 16, from model_config.py;
 # configs/_base_/schedules/schedule_1x.py): a short
 # check shortens the warm-up to a third of the run so that most of it trains at the working lr,
-# 0.02 x TRAIN_BATCH / 16 (--auto-scale-lr). No validation, no intermediate checkpoint. The GPU
+# 0.02 x TRAIN_BATCH / 16 (--keep-schedule: the iterations given here, --auto-scale-lr: lr only). No validation, no intermediate checkpoint. The GPU
 # machine reaches no model hub, so the backbone starts from scratch (init_cfg=None), not ImageNet.
 "$PY" tools/train.py configs/attr-mask-rcnn/attr-mask-rcnn_r50_fpn_lsj-1x_fashionpedia.py \
-  --auto-scale-lr --data-root "$DATA/" --work-dir "$RESULTS/train" \
+  --keep-schedule --auto-scale-lr --data-root "$DATA/" --work-dir "$RESULTS/train" \
   --cfg-options model.backbone.init_cfg=None train_cfg.max_iters="$TRAIN_ITERS" train_cfg.val_interval=1000000 \
   param_scheduler.0.end=$((TRAIN_ITERS / 3)) train_dataloader.batch_size="$TRAIN_BATCH" \
   train_dataloader.num_workers=8 default_hooks.logger.interval="${LOG_INTERVAL:-10}" \
