@@ -26,17 +26,23 @@ def _imports(path):
             yield from (f'{mod}.{a.name}' for a in node.names)
 
 
-def test_core_does_not_import_the_tool_floor():
-    offenders = []
+def _offenders(forbidden, skip):
+    """``file imports module`` for every module under ``forbidden`` imported by a package file
+    outside the ``skip`` folders."""
+    out = []
     for root, _, files in os.walk(PKG):
-        if osp.join(PKG, 'toolkit') in (root, osp.dirname(root)) or root.startswith(
-                osp.join(PKG, 'toolkit')):
+        if root.startswith(tuple(osp.join(PKG, d) for d in skip)):
             continue
         for f in files:
             if f.endswith('.py'):
                 path = osp.join(root, f)
-                bad = [m for m in _imports(path) if m.startswith('fashionpedia_plugin.toolkit')]
-                offenders += [f'{osp.relpath(path, REPO)} imports {m}' for m in bad]
+                bad = [m for m in _imports(path) if m.startswith(forbidden)]
+                out += [f'{osp.relpath(path, REPO)} imports {m}' for m in bad]
+    return out
+
+
+def test_core_does_not_import_the_tool_floor():
+    offenders = _offenders('fashionpedia_plugin.toolkit', skip=('toolkit', ))
     assert not offenders, offenders
 
 
@@ -61,15 +67,7 @@ def test_importing_the_plugin_does_not_load_the_tool_floor():
 
 def test_core_and_apis_do_not_import_the_tryon_room():
     """tryon/ is a product on top of apis/: the registered core and apis/ never import it."""
-    offenders = []
-    for root, _, files in os.walk(PKG):
-        if root.startswith((osp.join(PKG, 'tryon'), osp.join(PKG, 'toolkit'))):
-            continue
-        for f in files:
-            if f.endswith('.py'):
-                path = osp.join(root, f)
-                bad = [m for m in _imports(path) if m.startswith('fashionpedia_plugin.tryon')]
-                offenders += [f'{osp.relpath(path, REPO)} imports {m}' for m in bad]
+    offenders = _offenders('fashionpedia_plugin.tryon', skip=('tryon', 'toolkit'))
     assert not offenders, offenders
     tryon = {f[:-3] for f in os.listdir(osp.join(PKG, 'tryon')) if f.endswith('.py')}
     assert {'instances', 'garments', 'labels', 'formats', 'tags', 'batch', 'gallery'} <= tryon
