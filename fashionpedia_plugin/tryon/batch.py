@@ -35,7 +35,8 @@ from .tags import write_tagged_json, write_tags
 FORMATS = ('instances', 'parse', 'vitonhd', 'idm-vton', 'dresscode', 'tags')
 MANIFEST = 'manifest.jsonl'
 CLOTH_MIN_SCORE = 0.5  # our choice: below it a garment is more often wrong than right
-PROVENANCE_KEYS = ('checkpoint', 'checkpoint_sha256', 'config', 'attr_decoder', 'format_version')
+# what --resume compares (the config file may move; what it decodes with is compared)
+RESUME_KEYS = ('checkpoint', 'checkpoint_sha256', 'attr_decoder', 'format_version')
 
 
 def parse_formats(values):
@@ -98,10 +99,8 @@ def check_provenance(entries, provenance, out_dir):
     decoder or format version than this run: resuming would mix two models' outputs."""
     for entry in entries.values():
         old = entry.get('provenance') or {}
-        for key in PROVENANCE_KEYS:
-            if key in ('config', ) or key not in provenance:
-                continue  # the config file may move; what it decodes with is compared
-            if old.get(key) != provenance.get(key):
+        for key in RESUME_KEYS:
+            if key in provenance and old.get(key) != provenance.get(key):
                 raise ValueError(
                     f'cannot resume {out_dir}: it was written with {key} {old.get(key)!r}, this '
                     f'run has {provenance.get(key)!r} (photo {entry["image"]}); write to another '

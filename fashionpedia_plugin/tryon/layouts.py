@@ -47,8 +47,9 @@ FORMAT_VERSION = 2  # of the layouts and the garment JSON; --resume refuses anot
 MISSING = {
     'vitonhd': [('test/openpose-img/SAFE_00_rendered.png', 'OpenPose pose rendering',
                  'OpenPose (BODY_25) --write_images'),
-                ('test/openpose-json/SAFE_00_keypoints.json', 'OpenPose BODY_25 keypoints in '
-                 'pixels of the 768 x 1024 image', 'OpenPose --write_json')],
+                ('test/openpose-json/SAFE_00_keypoints.json', 'OpenPose keypoints in pixels of '
+                 'the 768 x 1024 image (BODY_25 order: the loader reads the hips as 9 and 12)',
+                 'OpenPose --write_json')],
     'idm-vton': [('test/image-densepose/SAFE_00.jpg', 'DensePose rendering, RGB 768 x 1024 (not '
                   'resized by the loader)', 'detectron2 DensePose')],
     'dresscode': [('CATEGORY/keypoints/SAFE_2.json', '18 keypoints (x, y, score, id) in a '
