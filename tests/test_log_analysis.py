@@ -3,14 +3,26 @@ import json
 import os.path as osp
 
 import numpy as np
+import pytest
 from conftest import TOOLS, tool
 
 
-def write_run(root, name, n_iters=1000, val_every=100, peak_at=500, nan_at=None, stamp=None):
+def write_run(root,
+              name,
+              n_iters=1000,
+              val_every=100,
+              peak_at=500,
+              nan_at=None,
+              stamp=None,
+              ap_shift=0.0,
+              config=None):
     """A synthetic iteration-based mmengine run: scalars.json with train and val lines, val
-    lines written with step=0 as mmengine's LoggerHook does by default for iteration runs."""
+    lines written with step=0 as mmengine's LoggerHook does by default for iteration runs;
+    ``config``: the text of its dumped vis_data/config.py."""
     d = root / name / (stamp or '20260101_000000') / 'vis_data'
     d.mkdir(parents=True)
+    if config is not None:
+        (d / 'config.py').write_text(config)
     lines = []
     for it in range(50, n_iters + 1, 50):
         loss = 3.0 * np.exp(-it / 400) + 0.5
@@ -27,7 +39,7 @@ def write_run(root, name, n_iters=1000, val_every=100, peak_at=500, nan_at=None,
                 iter=it,
                 step=it))
         if it % val_every == 0:
-            ap = 0.4 - abs(it - peak_at) / 2000
+            ap = 0.4 - abs(it - peak_at) / 2000 + ap_shift
             lines.append({
                 'fashionpedia/segm_mAP': ap,
                 'fashionpedia/segm_iouf1_AP': ap * 0.7,
@@ -87,3 +99,60 @@ def test_analyze_logs_text_log_fallback(tmp_path):
     row = json.loads(res.stdout)[0]
     assert row['iterations'] == 40 and row['train_time_s'] == 60.0
     assert row['metrics']['fashionpedia/segm_mAP'] == dict(best=0.25, best_at=40, last=0.25)
+
+
+DUMPED = """optim_wrapper = dict(optimizer=dict(type='SGD', lr={lr}, momentum=0.9))
+train_cfg = dict(type='IterBasedTrainLoop', max_iters=1000, val_interval=100)
+randomness = dict(seed={seed})
+work_dir = './work_dirs/{name}'
+model = dict(type='MaskRCNN', roi_head=dict(num_classes=46, thr=-1.5, sizes=(1, 2)))
+"""
+
+
+def test_seeds_of_one_config_are_grouped_with_mean_std_and_band(tmp_path):
+    runs = [
+        write_run(
+            tmp_path,
+            f'seed{k}',
+            ap_shift=0.01 * k,
+            config=DUMPED.format(lr=0.02, seed=k, name=f'seed{k}')) for k in range(3)
+    ]
+    runs.append(write_run(tmp_path, 'lr01', config=DUMPED.format(lr=0.01, seed=0, name='lr01')))
+    png, md = tmp_path / 'curves.png', tmp_path / 'summary.md'
+    res = tool(
+        osp.join(TOOLS, 'analysis_tools', 'analyze_logs.py'), *runs, '--out', png, '--summary', md,
+        '--keys', 'loss', 'segm_mAP')
+    text = md.read_text()
+    assert '| seed0 +2 | 3 | ' in text and '| lr01 | 1 | ' in text
+    # best segm_mAP 0.40, 0.41, 0.42 over the three seeds
+    assert '0.4100 +- 0.0100 (n=3)' in text
+    assert 'seeds of one config' in res.stdout
+    assert png.stat().st_size > 10_000
+    res = tool(osp.join(TOOLS, 'analysis_tools', 'analyze_logs.py'), *runs, '--no-group')
+    assert 'seeds of one config' not in res.stdout
+
+
+def test_dumped_config_is_read_without_running_it(tmp_path):
+    from fashionpedia_plugin.toolkit.run_configs import DumpedConfigError, read_dumped_config
+    ok = tmp_path / 'ok.py'
+    ok.write_text(DUMPED.format(lr=0.02, seed=1, name='x'))
+    cfg = read_dumped_config(ok)
+    assert cfg['optim_wrapper']['optimizer']['lr'] == 0.02
+    assert cfg['model']['roi_head']['thr'] == -1.5 and cfg['model']['roi_head']['sizes'] == (1, 2)
+    evil = tmp_path / 'evil.py'
+    marker = tmp_path / 'PWNED'
+    evil.write_text(f"x = __import__('os').system('touch {marker}')\n")
+    with pytest.raises(DumpedConfigError, match='evil.py:1: Call is not part of a dumped config'):
+        read_dumped_config(evil)
+    assert not marker.exists()
+    a = write_run(tmp_path, 'a', config=evil.read_text())
+    b = write_run(tmp_path, 'b', config=evil.read_text())
+    res = tool(osp.join(TOOLS, 'analysis_tools', 'analyze_logs.py'), a, b)
+    assert 'not grouped' in res.stderr and not marker.exists()
+
+
+def test_smoothing_is_centred():
+    from fashionpedia_plugin.toolkit.log_analysis import smooth
+    ramp = np.arange(10.0)
+    assert np.allclose(smooth(ramp, 5)[2:8], ramp[2:8])  # no lag on a trend
+    assert np.allclose(smooth(np.array([0, 0, 9.0, 0, 0]), 3), [0, 3, 3, 3, 0])

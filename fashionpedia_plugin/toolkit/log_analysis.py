@@ -138,11 +138,15 @@ def load_run(path, name=None):
 
 
 def smooth(ys, window):
+    """Centred moving average over ``window`` points (shrinking at the ends): a trailing one
+    would draw the curve ``window / 2`` logging intervals late."""
     if window <= 1 or len(ys) < 2:
         return ys
-    out = np.empty_like(ys)
+    half = window // 2
+    out = np.empty(len(ys))
     for i in range(len(ys)):
-        out[i] = np.mean(ys[max(0, i - window + 1):i + 1])
+        lo, hi = max(0, i - half), min(len(ys), i + half + 1)
+        out[i] = np.mean(ys[lo:hi])
     return out
 
 
@@ -261,8 +265,56 @@ def summary_table(rows, fmt='md', keys=None, all_metrics=False):
     return '\n'.join(out)
 
 
-def plot_runs(runs, keys, out, smooth_window=5):
-    """One panel per key, one line per run; train losses smoothed. Headless (Agg)."""
+def group_table(rows, groups, fmt='md', keys=None, all_metrics=False):
+    """One row per group of runs sharing a config (seeds): runs, then mean +- std (n) of each
+    summary column over the group's runs."""
+    cols = _columns(rows, keys, all_metrics)
+    header = ['group', 'runs'] + [f'{k.split("/")[-1]} {w}' for k, w in cols]
+    lines = []
+    for members in groups:
+        cells = [
+            rows[members[0]]['run'] + (f' +{len(members) - 1}' if len(members) > 1 else ''),
+            str(len(members))
+        ]
+        for k, what in cols:
+            if what == 'final':
+                vals = [rows[i].get('final', {}).get(k) for i in members]
+            else:
+                vals = [rows[i]['metrics'].get(k, {}).get(what) for i in members]
+            vals = np.array([v for v in vals if v is not None], float)
+            if not len(vals):
+                cells.append('-')
+            elif len(vals) == 1:
+                cells.append(f'{vals[0]:.4f} (n=1)')
+            else:
+                cells.append(f'{vals.mean():.4f} +- {vals.std(ddof=1):.4f} (n={len(vals)})')
+        lines.append(cells)
+    if fmt == 'csv':
+        return '\n'.join(','.join(c.replace(',', ';') for c in row) for row in [header] + lines)
+    out = ['| ' + ' | '.join(header) + ' |', '|' + '---|' * len(header)]
+    out += ['| ' + ' | '.join(row) + ' |' for row in lines]
+    return '\n'.join(out)
+
+
+def _group_series(runs, key, smooth_window):
+    """Mean and std over runs of one key, on the x values every run logged."""
+    series = [r.series(key) for r in runs]
+    series = [(xs, smooth(ys, smooth_window) if kind == 'train' and 'loss' in key else ys, kind)
+              for xs, ys, kind in series if kind]
+    if not series:
+        return None
+    common = sorted(set.intersection(*(set(xs.tolist()) for xs, _, _ in series)))
+    if not common:
+        return None
+    stack = np.array([[dict(zip(xs.tolist(), ys.tolist()))[x] for x in common]
+                      for xs, ys, _ in series])
+    return np.array(common), stack.mean(0), stack.std(0, ddof=1), series[0][2], len(series)
+
+
+def plot_runs(runs, keys, out, smooth_window=5, groups=None):
+    """One panel per key, one line per run; train losses smoothed. ``groups`` (lists of run
+    indices, e.g. seeds of one config): one mean line with a +-1 std band per group of 2+ runs.
+    Headless (Agg)."""
     import matplotlib
     matplotlib.use('Agg')
     import matplotlib.pyplot as plt
@@ -275,15 +327,31 @@ def plot_runs(runs, keys, out, smooth_window=5):
     cols = min(3, len(present))
     rows = math.ceil(len(present) / cols)
     fig, axes = plt.subplots(rows, cols, figsize=(5.2 * cols, 3.6 * rows), squeeze=False)
-    palette = sns.color_palette('tab10', len(runs))
+    groups = groups or [[i] for i in range(len(runs))]
+    palette = sns.color_palette('tab10', len(groups))
     for ax, key in zip(axes.flat, present):
-        for colour, run in zip(palette, runs):
+        kind = None
+        for colour, members in zip(palette, groups):
+            if len(members) > 1:
+                got = _group_series([runs[i] for i in members], key, smooth_window)
+                if got is None:
+                    continue
+                xs, mean, std, kind, n = got
+                label = f'{runs[members[0]].name} (mean of {n}, band +-1 std)'
+                ax.plot(xs, mean, color=colour, label=label, marker='o' if kind == 'val' else None)
+                ax.fill_between(xs, mean - std, mean + std, color=colour, alpha=0.2)
+                continue
+            run = runs[members[0]]
             xs, ys, kind = run.series(key)
             if kind is None:
                 continue
             if kind == 'train' and 'loss' in key:  # raw (faint) + moving average
-                ax.plot(xs, ys, color=colour, alpha=0.25, linewidth=0.8)
-                ax.plot(xs, smooth(ys, smooth_window), color=colour, label=run.name)
+                ax.plot(xs, ys, color=colour, alpha=0.25, linewidth=0.8, label=f'{run.name} (raw)')
+                ax.plot(
+                    xs,
+                    smooth(ys, smooth_window),
+                    color=colour,
+                    label=f'{run.name} (mean of {smooth_window})')
             elif kind == 'train':
                 ax.plot(xs, ys, color=colour, label=run.name)
             else:

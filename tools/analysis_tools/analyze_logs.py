@@ -2,14 +2,18 @@
 
   python tools/analysis_tools/analyze_logs.py RUN [RUN ...] [--keys loss segm_mAP ...]
       [--out curves.png] [--summary summary.md|summary.csv] [--summary-all] [--patience 3]
-      [--smooth 5] [--names a b ...]
+      [--smooth 5] [--names a b ...] [--no-group]
 
 RUN: a work_dir (its latest <timestamp>/ is used), a <timestamp>/ dir, a vis_data/scalars.json
 or a text .log. Iteration-based runs are plotted against iterations. Keys match exactly or by
 their last part (segm_mAP matches fashionpedia/segm_mAP). The summary (printed, and --summary) has
 one row per run: iterations, time, memory and the headline metrics (final loss, best and last
 segm mAP and IoU+F1 AP, last bbox mAP); --keys picks its columns, --summary-all shows every
-validation metric. Output folders are created. Exit code 0; warnings go to stderr.
+validation metric. Runs whose resolved configs (vis_data/config.py, read without running it)
+are equal except for the seed and the work dir are seeds of one experiment: the summary then
+also has one row per group with mean +- std (n) of each column, and the curves show the group
+mean with a +-1 std band (--no-group: one line per run). Output folders are created. Exit
+code 0; warnings go to stderr.
 """
 import argparse
 import json
@@ -18,8 +22,10 @@ import os.path as osp
 import sys
 
 from fashionpedia_plugin.toolkit.cli import run_cli
-from fashionpedia_plugin.toolkit.log_analysis import (DEFAULT_KEYS, load_run, plot_runs, summarize,
-                                                      summary_table, trend_warnings)
+from fashionpedia_plugin.toolkit.log_analysis import (DEFAULT_KEYS, group_table, load_run,
+                                                      plot_runs, summarize, summary_table,
+                                                      trend_warnings)
+from fashionpedia_plugin.toolkit.run_configs import group_by_config
 
 
 def main(argv=None):
@@ -37,6 +43,7 @@ def main(argv=None):
     p.add_argument('--json', action='store_true', help='print the summary as JSON')
     p.add_argument('--patience', type=int, default=3)
     p.add_argument('--smooth', type=int, default=5, help='moving-average window, train curves')
+    p.add_argument('--no-group', action='store_true', help='no grouping of seeds by config')
     a = p.parse_args(argv)
     if a.names and len(a.names) != len(a.runs):
         p.error('--names needs one name per run')
@@ -46,24 +53,35 @@ def main(argv=None):
         print(f'error: {e}', file=sys.stderr)
         return 2
     rows = [summarize(r) for r in runs]
+    groups = None
+    if not a.no_group and len(runs) > 1:
+        groups, problems = group_by_config(a.runs)
+        for why in problems.values():
+            print(f'WARNING: not grouped: {why}', file=sys.stderr)
+        if all(len(g) == 1 for g in groups):
+            groups = None
     if a.json:
-        print(json.dumps(rows, indent=1))
+        print(json.dumps(dict(runs=rows, groups=groups) if groups else rows, indent=1))
     else:
         print(summary_table(rows, 'md', a.keys, a.summary_all))
+        if groups:
+            print('\nseeds of one config (mean +- std over runs):')
+            print(group_table(rows, groups, 'md', a.keys, a.summary_all))
     for path in (a.summary, a.out):
         if path and osp.dirname(path):
             os.makedirs(osp.dirname(path), exist_ok=True)
     if a.summary:
+        fmt = 'csv' if a.summary.endswith('.csv') else 'md'
         with open(a.summary, 'w') as f:
-            f.write(
-                summary_table(rows, 'csv' if a.summary.endswith('.csv') else 'md', a.keys,
-                              a.summary_all) + '\n')
+            f.write(summary_table(rows, fmt, a.keys, a.summary_all) + '\n')
+            if groups:
+                f.write('\n' + group_table(rows, groups, fmt, a.keys, a.summary_all) + '\n')
     for r in runs:
         for w in trend_warnings(r, a.patience):
             print(f'WARNING: {w}', file=sys.stderr)
     if a.out:
         try:
-            keys = plot_runs(runs, a.keys or DEFAULT_KEYS, a.out, a.smooth)
+            keys = plot_runs(runs, a.keys or DEFAULT_KEYS, a.out, a.smooth, groups)
         except ValueError as e:
             print(f'error: {e}', file=sys.stderr)
             return 2

@@ -1,7 +1,7 @@
 from .coco_backends import COCO_BACKENDS, STAT_NAMES, HotcocoGT, check_backend, coco_stats
-from .fp_eval import FashionpediaEval, binary_macro_f1, greedy_match
+from .fp_eval import FashionpediaEval, binary_macro_f1
 
 __all__ = [
     'COCO_BACKENDS', 'STAT_NAMES', 'HotcocoGT', 'check_backend', 'coco_stats', 'FashionpediaEval',
-    'binary_macro_f1', 'greedy_match'
+    'binary_macro_f1'
 ]

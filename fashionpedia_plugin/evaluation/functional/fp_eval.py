@@ -9,11 +9,12 @@ over the 294-long 0/1 vectors) and applies only to the 18 attribute categories. 
 summarised with the official keys: IoU+F1 (the headline, 208 columns: 18 categories x 10 F1
 thresholds + 28 x 1), IoU only, F1 only.
 
-What is different is only how: IoU comes from pycocotools (one C call per image/category, as in
-``COCOeval``), the F1 of every (detection, ground truth) pair of an image/category is one matrix
-product, and the greedy matching runs for all 11 x 11 threshold pairs at once (one numpy
-operation per (detection, ground truth) pair instead of 121 Python iterations + an sklearn call).
-Accumulation is vectorized over thresholds.
+What is different is only how: the annotations are flattened into arrays once, grouped by
+(category, image), and every step runs as a compiled kernel (``fp_kernels``, numba): RLE IoU
+and box IoU as pycocotools computes them, the F1 of every pair, the greedy matching for all
+11 x 11 threshold pairs, and the accumulation. The same per-image matching also holds plain
+COCO matching (``coco_precision``: COCO mAP) and feeds the paired bootstrap (``bootstrap.py``),
+which repeats only the accumulation with per-image weights.
 
 Quirks reproduced on purpose (parity is tested against the official package):
 - the -1 slot accepts any IoU/F1, so in the F1-only view a detection may match anywhere;
@@ -24,13 +25,15 @@ Quirks reproduced on purpose (parity is tested against the official package):
 - matches are stored as ground-truth ids, so a ground truth with id 0 counts as unmatched;
 - detection area is the loaded results' ``area`` (bbox area when a bbox is given, as COCO).
 """
+import hashlib
 from collections import OrderedDict
+from itertools import chain
 
 import numpy as np
-import pycocotools.mask as mask_utils
-from pycocotools.cocoeval import COCOeval
+from pycocotools.cocoeval import Params
 
 from ... import taxonomy
+from . import fp_kernels as kern
 
 CATS_WITH_ATTRIBUTES = taxonomy.CATEGORIES_WITH_ATTRIBUTES_EVAL_ORDER
 SUPER_CLASSES = tuple(taxonomy.SUPER_CLASSES)  # outerwear 0-12, accessory 13-26, part 27-45
@@ -72,63 +75,6 @@ def binary_macro_f1(dt_multihot, gt_multihot):
     return np.where(has_pos & has_neg, both, np.where(has_pos, f_pos, f_neg)).astype(np.float64)
 
 
-def greedy_match(ious, f1s, gt_ignore, iscrowd, iou_thrs, f1_thrs, crowd_exception):
-    """COCO greedy matching for all (IoU threshold, F1 threshold) pairs at once.
-
-    Detections are in score order, ground truths with ignored ones last. For each detection the
-    scan over ground truths is the official one: skip matched ones (unless crowd and
-    ``crowd_exception``), stop at the first ignored one once a regular one matched, accept a
-    ground truth whose IoU and F1 are >= the best so far (starting from the thresholds).
-
-    Args:
-        ious, f1s (np.ndarray): (D, G).
-        gt_ignore, iscrowd (np.ndarray): (G,) bool.
-        iou_thrs (np.ndarray): (T,); f1_thrs (np.ndarray): (F,).
-
-    Returns:
-        np.ndarray: (T, F, D) int, index of the matched ground truth or -1.
-    """
-    num_dt, num_gt = ious.shape
-    shape = (len(iou_thrs), len(f1_thrs))
-    iou_start = np.broadcast_to(np.minimum(iou_thrs, 1 - 1e-10)[:, None], shape)
-    f1_start = np.broadcast_to(np.minimum(f1_thrs, 1 - 1e-10)[None, :], shape)
-    if num_gt == 1:  # no chain to follow: the first passing detection takes it (all at once)
-        ok = (ious[:, 0] >= iou_start[..., None]) & (f1s[:, 0] >= f1_start[..., None])
-        if crowd_exception and iscrowd[0]:
-            return np.where(ok, 0, -1)
-        first = np.argmax(ok, axis=2)
-        out = np.full(shape + (num_dt, ), -1, dtype=np.int64)
-        t_idx, f_idx = np.nonzero(ok.any(axis=2))
-        out[t_idx, f_idx, first[t_idx, f_idx]] = 0
-        return out
-    gt_taken = np.zeros(shape + (num_gt, ), dtype=bool)
-    dt_match = np.full(shape + (num_dt, ), -1, dtype=np.int64)
-    num_regular = int(np.count_nonzero(~gt_ignore))
-    reusable = iscrowd.astype(bool) if crowd_exception else np.zeros(num_gt, dtype=bool)
-    rows, cols = np.indices(shape)
-    for d in range(num_dt):
-        best_iou = iou_start.copy()
-        best_f1 = f1_start.copy()
-        m = np.full(shape, -1, dtype=np.int64)
-        stopped = None
-        for g in range(num_gt):
-            if g == num_regular:  # first ignored ground truth: stop where a regular one matched
-                stopped = m > -1
-            ok = (ious[d, g] >= best_iou) & (f1s[d, g] >= best_f1)
-            if not reusable[g]:
-                ok &= ~gt_taken[:, :, g]
-            if stopped is not None:
-                ok &= ~stopped
-            if ok.any():
-                best_iou = np.where(ok, ious[d, g], best_iou)
-                best_f1 = np.where(ok, f1s[d, g], best_f1)
-                m = np.where(ok, g, m)
-        hit = m > -1
-        gt_taken[rows[hit], cols[hit], m[hit]] = True
-        dt_match[:, :, d] = m
-    return dt_match
-
-
 class FashionpediaEval:
     """Drop-in for ``fashionpedia.FPEval`` (same inputs, same ``results``/``resultDet``/
     ``resultF1`` and ``results_per_class``), vectorized.
@@ -146,149 +92,178 @@ class FashionpediaEval:
     def __init__(self, coco_gt, coco_dt, iou_type='segm', iou_cache=None):
         if iou_type not in ('segm', 'bbox'):
             raise ValueError(f'iou_type must be segm or bbox, got {iou_type!r}')
-        self.coco_eval = COCOeval(coco_gt, coco_dt, iou_type)  # params and _prepare are reused
-        self.params = self.coco_eval.params
+        self.coco_gt, self.coco_dt = coco_gt, coco_dt
+        self.params = Params(iouType=iou_type)  # as COCOeval builds it, + the -1 slot
+        self.params.imgIds = sorted(coco_gt.getImgIds())
+        self.params.catIds = sorted(coco_gt.getCatIds())
         self.params.iouThrs = np.append(self.params.iouThrs, -1.0)
         self.f1_thrs = f1_thresholds()
         self.iou_type = iou_type
-        attr_ids = [a['id'] for a in coco_gt.dataset.get('attributes', [])]
-        self.attr_index = {a: i for i, a in enumerate(attr_ids)}
+        self.attr_ids = np.array([a['id'] for a in coco_gt.dataset.get('attributes', [])], np.int64)
         self.results = OrderedDict()
         self.eval = {}
         self.iou_cache = iou_cache
+        self.match = None
 
-    def _multihot(self, anns, which):
-        out = np.zeros((len(anns), len(self.attr_index)), dtype=np.int64)
-        for row, ann in enumerate(anns):
-            for a in ann.get('attribute_ids', []):
-                if a not in self.attr_index:
-                    raise ValueError(
-                        f'{which} annotation id {ann.get("id")} (image {ann.get("image_id")}) has '
-                        f'attribute id {a}, absent from the ground-truth attribute list')
-                out[row, self.attr_index[a]] = 1
-        return out
+    # -- flattening ------------------------------------------------------------------------
+    def _select(self, coco, img_ids, cat_ids):
+        """Annotations of the evaluated images/categories, as ``COCOeval._prepare`` loads them:
+        ``(anns, image position, category position)``."""
+        anns = coco.dataset.get('annotations', [])
+        img = np.fromiter((a['image_id'] for a in anns), np.int64, len(anns))
+        cat = np.fromiter((a['category_id'] for a in anns), np.int64, len(anns))
+        ip = np.minimum(np.searchsorted(img_ids, img), len(img_ids) - 1)
+        cp = np.minimum(np.searchsorted(cat_ids, cat), len(cat_ids) - 1)
+        keep = np.flatnonzero((img_ids[ip] == img) & (cat_ids[cp] == cat))
+        return [anns[i] for i in keep], ip[keep], cp[keep]
 
-    def _ious(self, dt, gt):
-        if not dt or not gt:
-            return np.zeros((len(dt), len(gt)))
-        key = 'segmentation' if self.iou_type == 'segm' else 'bbox'
-        iscrowd = [int(o['iscrowd']) for o in gt]
-        return np.asarray(mask_utils.iou([d[key] for d in dt], [g[key] for g in gt], iscrowd))
+    def _attributes(self, anns, cats, which):
+        """CSR (sorted unique indices, offsets) of each annotation's attributes."""
+        lists = [a.get('attribute_ids', ()) for a in anns]
+        lens = np.fromiter(map(len, lists), np.int64, len(lists))
+        flat = np.fromiter(chain.from_iterable(lists), np.int64, int(lens.sum()))
+        order = np.argsort(self.attr_ids, kind='stable')
+        sorted_ids = self.attr_ids[order]
+        pos = np.minimum(np.searchsorted(sorted_ids, flat), max(len(sorted_ids) - 1, 0))
+        known = sorted_ids[pos] == flat if len(sorted_ids) else np.zeros(len(flat), bool)
+        owner = np.repeat(np.arange(len(anns)), lens)
+        with_attr = np.isin(cats[owner], list(CATS_WITH_ATTRIBUTES))
+        bad = np.flatnonzero(~known & with_attr)
+        if len(bad):
+            ann = anns[owner[bad[0]]]
+            raise ValueError(f'{which} annotation id {ann.get("id")} (image {ann.get("image_id")}) '
+                             f'has attribute id {flat[bad[0]]}, absent from the ground-truth '
+                             f'attribute list ({len(bad)} such attribute ids)')
+        idx = np.where(known, order[pos] if len(order) else 0, -1 - np.arange(len(flat)))
+        return kern.unique_segments(idx.astype(np.int64), np.concatenate([[0], np.cumsum(lens)]))
+
+    def _shapes(self, anns, coco, needed):
+        """``(boxes or mask x ranges, (h, w), counts, starts, ends)``: boxes (bbox) or the x range,
+        size and decoded RLE counts of each mask (segm); masks that meet no pair (``needed``
+        False) are not decoded."""
+        n = len(anns)
+        if self.iou_type == 'bbox':
+            boxes = np.fromiter(chain.from_iterable(a['bbox'] for a in anns), np.float64, 4 * n)
+            none = np.zeros(n, np.int64)
+            return boxes.reshape(n, 4), np.zeros((n, 2), np.int64), none[:1], none, none
+        strings, hw = [b''] * n, np.zeros((n, 2), np.int64)
+        for i in np.flatnonzero(needed).tolist():
+            seg = anns[i]['segmentation']
+            if not (isinstance(seg, dict) and isinstance(seg.get('counts'), (str, bytes))):
+                seg = coco.annToRLE(anns[i])  # polygons and uncompressed RLE, as COCOeval._toMask
+            c = seg['counts']
+            strings[i] = c.encode() if isinstance(c, str) else c
+            hw[i] = seg['size']
+        buf = np.frombuffer(b''.join(strings), np.uint8)
+        offsets = np.concatenate([[0], np.cumsum([len(c) for c in strings])]).astype(np.int64)
+        counts, starts, ends = kern.decode_rle_strings(buf, offsets)
+        xs, xe = kern.rle_columns(counts, starts, ends, hw[:, 0])
+        return np.stack([xs, xe], 1), hw, counts, starts, ends
+
+    def _flatten(self):
+        p = self.params
+        img_ids = np.unique(np.asarray(p.imgIds, np.int64))
+        cat_ids = np.unique(np.asarray(p.catIds, np.int64))
+        p.imgIds, p.catIds, p.maxDets = img_ids.tolist(), cat_ids.tolist(), sorted(p.maxDets)
+        n_img = len(img_ids)
+        gts, g_img, g_cat = self._select(self.coco_gt, img_ids, cat_ids)
+        dts, d_img, d_cat = self._select(self.coco_dt, img_ids, cat_ids)
+        # groups (category, image); detections by score within a group (stable), top maxDets[-1]
+        g_key, d_key = g_cat * n_img + g_img, d_cat * n_img + d_img
+        score = np.fromiter((d['score'] for d in dts), np.float64, len(dts))
+        d_order = np.lexsort((np.arange(len(dts)), -score, d_key))
+        keys = np.union1d(g_key, d_key)
+        start = np.searchsorted(d_key[d_order], keys)
+        rank = np.arange(len(dts)) - np.repeat(start, np.diff(np.append(start, len(dts))))
+        keep = rank < p.maxDets[-1]
+        d_order, rank = d_order[keep], rank[keep]
+        g_order = np.argsort(g_key, kind='stable')
+        gts, dts = [gts[i] for i in g_order], [dts[i] for i in d_order]
+        grp_dt = np.append(np.searchsorted(d_key[d_order], keys), len(dts)).astype(np.int64)
+        grp_gt = np.append(np.searchsorted(g_key[g_order], keys), len(gts)).astype(np.int64)
+        grp_cat, grp_img = keys // max(n_img, 1), keys % max(n_img, 1)
+        m = dict(
+            gts=gts,
+            dts=dts,
+            n_img=n_img,
+            rank=rank.astype(np.int64),
+            score=score[d_order],
+            d_cat=d_cat[d_order],
+            d_img=d_img[d_order],
+            g_cat=g_cat[g_order],
+            grp_dt=grp_dt,
+            grp_gt=grp_gt,
+            grp_cat=grp_cat.astype(np.int64),
+            grp_img=grp_img.astype(np.int64),
+            # evaluate decides by category *id*, accumulate by category *index* (official)
+            grp_attr=np.isin(cat_ids[grp_cat], list(CATS_WITH_ATTRIBUTES)),
+            cat_attr=np.isin(np.arange(len(cat_ids)), list(CATS_WITH_ATTRIBUTES)),
+            pair_off=np.concatenate([[0], np.cumsum(np.diff(grp_dt) * np.diff(grp_gt))
+                                     ]).astype(np.int64))
+        return m
+
+    def _pair_ious(self, m):
+        gts, dts = m['gts'], m['dts']
+        crowd = np.array([bool(g.get('iscrowd', 0)) for g in gts], bool)
+        key = None
+        if self.iou_cache is not None:  # same detections in the same order: same IoUs
+            ids = np.array([d['id'] for d in dts], np.int64)
+            key = hashlib.sha1(b''.join(x.tobytes()
+                                        for x in (ids, m['grp_dt'], m['grp_gt']))).hexdigest()
+            if self.iou_cache.get('key') == key:
+                return self.iou_cache['ious'], crowd
+        paired = np.diff(m['grp_dt']) * np.diff(m['grp_gt']) > 0
+        dt = self._shapes(dts, self.coco_dt, np.repeat(paired, np.diff(m['grp_dt'])))
+        gt = self._shapes(gts, self.coco_gt, np.repeat(paired, np.diff(m['grp_gt'])))
+        ious = kern.pair_ious(m['grp_dt'], m['grp_gt'], m['pair_off'], self.iou_type == 'segm',
+                              dt[2], dt[3], dt[4], dt[1], dt[0], gt[2], gt[3], gt[4], gt[1], gt[0],
+                              crowd)
+        if key is not None:
+            self.iou_cache.update(key=key, ious=ious)
+        return ious, crowd
 
     def evaluate(self):
-        """Per image/category/area-range matching; fills ``self.eval_imgs[k][a]``."""
+        """Per image/category/area-range matching of every threshold pair (``self.match``)."""
         p = self.params
-        p.imgIds = list(np.unique(p.imgIds))
-        p.catIds = list(np.unique(p.catIds))
-        p.maxDets = sorted(p.maxDets)
-        self.coco_eval.params = p
-        self.coco_eval._prepare()
-        gts_all, dts_all = self.coco_eval._gts, self.coco_eval._dts
-        max_det = p.maxDets[-1]
-        one_f1 = np.array([-1.0])
-        self.eval_imgs = [[[] for _ in p.areaRng] for _ in p.catIds]
-        for k, cat_id in enumerate(p.catIds):
-            with_attr = cat_id in CATS_WITH_ATTRIBUTES
-            for img_id in p.imgIds:
-                gt, dt = gts_all[img_id, cat_id], dts_all[img_id, cat_id]
-                if not gt and not dt:
-                    continue
-                order = np.argsort([-d['score'] for d in dt], kind='mergesort')[:max_det]
-                dt = [dt[i] for i in order]
-                if self.iou_cache is None:
-                    ious = self._ious(dt, gt)
-                elif (img_id, cat_id) in self.iou_cache:
-                    ious = self.iou_cache[img_id, cat_id]
-                else:
-                    ious = self.iou_cache[img_id, cat_id] = self._ious(dt, gt)
-                if with_attr:
-                    f1s = binary_macro_f1(
-                        self._multihot(dt, 'detection'), self._multihot(gt, 'ground-truth'))
-                    f1_thrs = self.f1_thrs
-                else:
-                    f1s, f1_thrs = np.zeros_like(ious), one_f1
-                gt_area = np.array([g['area'] for g in gt], dtype=np.float64)
-                dt_area = np.array([d['area'] for d in dt], dtype=np.float64)
-                gt_crowd = np.array([bool(g['ignore']) for g in gt], dtype=bool)
-                iscrowd = np.array([int(g['iscrowd']) for g in gt], dtype=bool)
-                gt_ids = np.array([g['id'] for g in gt], dtype=np.int64)
-                scores = np.array([d['score'] for d in dt], dtype=np.float64)
-                matches = {}  # area ranges with the same gt ignore flags match identically
-                for a, (lo, hi) in enumerate(p.areaRng):
-                    ignore = gt_crowd | (gt_area < lo) | (gt_area > hi)
-                    gind = np.argsort(ignore, kind='mergesort')
-                    key = ignore.tobytes()
-                    if key in matches:
-                        m = matches[key]
-                    elif len(dt) and len(gt):
-                        m = matches[key] = greedy_match(
-                            ious[:, gind],
-                            f1s[:, gind],
-                            ignore[gind],
-                            iscrowd[gind],
-                            p.iouThrs,
-                            f1_thrs,
-                            crowd_exception=not with_attr)
-                    else:
-                        m = np.full((len(p.iouThrs), len(f1_thrs), len(dt)), -1, np.int64)
-                    ids_sorted = gt_ids[gind]
-                    ign_sorted = ignore[gind]
-                    safe = np.maximum(m, 0)
-                    matched = (m > -1) & (ids_sorted[safe] != 0) if len(gt) else m > -1
-                    dt_ignore = (m > -1) & ign_sorted[safe] if len(gt) else np.zeros_like(matched)
-                    out_of_range = (dt_area < lo) | (dt_area > hi)
-                    dt_ignore = dt_ignore | (~matched & out_of_range)
-                    self.eval_imgs[k][a].append(
-                        dict(
-                            scores=scores,
-                            matched=matched,
-                            ignore=dt_ignore,
-                            num_gt=int(np.count_nonzero(~ignore))))
+        m = self._flatten()
+        gts, dts = m['gts'], m['dts']
+        ious, crowd = self._pair_ious(m)
+        dt_attr, dt_attr_off = self._attributes(dts, m['d_cat'], 'detection')
+        gt_attr, gt_attr_off = self._attributes(gts, m['g_cat'], 'ground-truth')
+        f1s = kern.pair_f1s(m['grp_dt'], m['grp_gt'], m['pair_off'], m['grp_attr'], dt_attr,
+                            dt_attr_off, gt_attr, gt_attr_off, len(self.attr_ids))
+        lo = np.array([r[0] for r in p.areaRng], np.float64)
+        hi = np.array([r[1] for r in p.areaRng], np.float64)
+        m['state'], m['num_gt'] = kern.match_groups(
+            m['grp_dt'], m['grp_gt'], m['pair_off'], m['grp_attr'], ious, f1s,
+            np.fromiter((g['area'] for g in gts), np.float64, len(gts)), crowd, crowd,
+            np.fromiter((g['id'] for g in gts), np.int64, len(gts)),
+            np.fromiter((d['area'] for d in dts), np.float64, len(dts)), lo, hi,
+            np.asarray(p.iouThrs, np.float64), self.f1_thrs)
+        # each category's detections by score; ties: image order, then rank (official concat)
+        m['order'] = np.lexsort((m['rank'], m['d_img'], -m['score'], m['d_cat'])).astype(np.int64)
+        m['cat_ptr'] = np.searchsorted(m['d_cat'][m['order']], np.arange(len(p.catIds) + 1))
+        m['gts'] = m['dts'] = None  # the arrays are all that accumulate and bootstrap need
+        self.match = m
 
-    def accumulate(self):
-        """Precision (T, F, R, K, A, M) and recall (T, F, K, A, M), -1 where undefined."""
-        p = self.params
-        T, F, R = len(p.iouThrs), len(self.f1_thrs), len(p.recThrs)
-        K, A, M = len(p.catIds), len(p.areaRng), len(p.maxDets)
-        precision = -np.ones((T, F, R, K, A, M))
-        recall = -np.ones((T, F, K, A, M))
-        for k in range(K):
-            # the official accumulate decides by category index, not id
-            f_slots = list(range(F)) if k in CATS_WITH_ATTRIBUTES else [F - 1]
-            for a in range(A):
-                E = self.eval_imgs[k][a]
-                if not E:
-                    continue
-                num_gt = sum(e['num_gt'] for e in E)
-                if num_gt == 0:
-                    continue
-                for mi, max_det in enumerate(p.maxDets):
-                    scores = np.concatenate([e['scores'][:max_det] for e in E])
-                    order = np.argsort(-scores, kind='mergesort')
-                    matched = np.concatenate([e['matched'][:, :, :max_det] for e in E],
-                                             axis=2)[:, :, order]
-                    ignore = np.concatenate([e['ignore'][:, :, :max_det] for e in E], axis=2)[:, :,
-                                                                                              order]
-                    sl = slice(None) if len(f_slots) == F else slice(-1, None)
-                    matched, ignore = matched[:, sl], ignore[:, sl]
-                    tps = np.cumsum(matched & ~ignore, axis=2).astype(np.float64)
-                    fps = np.cumsum(~matched & ~ignore, axis=2).astype(np.float64)
-                    n = tps.shape[2]
-                    rc = tps / num_gt
-                    pr = tps / (fps + tps + np.spacing(1))
-                    pr = np.maximum.accumulate(pr[:, :, ::-1], axis=2)[:, :, ::-1]
-                    for fi, f in enumerate(f_slots):
-                        recall[:, f, k, a, mi] = rc[:, fi, -1] if n else 0
-                        for t in range(T):
-                            q = np.zeros(R)
-                            if n:
-                                inds = np.searchsorted(rc[t, fi], p.recThrs, side='left')
-                                valid = inds < n
-                                # the official loop stops at the first index past the end
-                                first_bad = np.argmin(valid) if not valid.all() else R
-                                q[:first_bad] = pr[t, fi, inds[:first_bad]]
-                            precision[t, f, :, k, a, mi] = q
-        self.eval = dict(precision=precision, recall=recall)
+    def accumulate(self, weights=None):
+        """Precision (T, F, R, K, A, M) and recall (T, F, K, A, M), -1 where undefined; plain
+        COCO matching in ``coco_precision``/``coco_recall`` (T, R, K, A, M). ``weights``
+        (images,): each image counted that many times (default 1)."""
+        p, m = self.params, self.match
+        w = np.ones(m['n_img']) if weights is None else np.asarray(weights, np.float64)
+        precision, recall = kern.accumulate(m['order'], m['cat_ptr'].astype(np.int64), m['rank'],
+                                            m['d_img'], m['state'], m['grp_cat'], m['grp_img'],
+                                            m['num_gt'], m['cat_attr'],
+                                            np.asarray(p.maxDets, np.int64),
+                                            np.asarray(p.recThrs, np.float64), w,
+                                            np.arange(len(p.areaRng), dtype=np.int64))
+        self._slices = {}
+        self.eval = dict(
+            precision=precision[:, :-1],
+            recall=recall[:, :-1],
+            coco_precision=precision[:, -1],
+            coco_recall=recall[:, -1])
 
     def _summarize(self,
                    kind,
@@ -305,11 +280,14 @@ class FashionpediaEval:
         aidx = [i for i, lbl in enumerate(p.areaRngLbl) if lbl == area]
         midx = [i for i, md in enumerate(p.maxDets) if md == max_dets]
         ap = kind == 'ap'
-        s = self.eval['precision'] if ap else self.eval['recall']
         cat_axis = 3 if ap else 2
         # The official code selects area/maxDets last; selecting them first gives the same
-        # array (same shape and element order) from a 12x smaller copy.
-        s = s[..., aidx, midx]
+        # array (same shape and element order) from a 12x smaller copy, made once per slice.
+        key = (kind, tuple(aidx), tuple(midx))
+        if key not in self._slices:
+            s = self.eval['precision'] if ap else self.eval['recall']
+            self._slices[key] = s[..., aidx, midx]
+        s = self._slices[key]
         if iou and iou_thr is not None:
             s = s[np.where(iou_thr == p.iouThrs)[0]]
         elif iou:
@@ -317,25 +295,24 @@ class FashionpediaEval:
         else:
             s = s[[-1]]
 
-        def pick(arr, f_idx, c):  # one axis at a time: two index lists would broadcast
-            return np.take(np.take(arr, [c], axis=cat_axis), f_idx, axis=1)
-
         num_cats = len(p.catIds)
-        if f1:
-            pieces = []
+        if f1:  # (F1 slot, category) pairs in the official concatenation order
+            f_list, c_list = [], []
             for c in range(num_cats):
                 if cat_idx is not None and c != cat_idx:
                     continue
                 if super_idx is not None and c not in SUPER_CLASS_IDS[super_idx]:
                     continue
                 if c in CATS_WITH_ATTRIBUTES:
-                    if f1_thr is not None:
-                        pieces.append(pick(s, np.where(f1_thr == self.f1_thrs)[0], c))
-                    else:
-                        pieces += [pick(s, [fi], c) for fi in range(len(self.f1_thrs) - 1)]
+                    fs = (
+                        list(np.where(f1_thr == self.f1_thrs)[0])
+                        if f1_thr is not None else range(len(self.f1_thrs) - 1))
                 else:
-                    pieces.append(pick(s, [-1], c))
-            s = np.concatenate(pieces, cat_axis)
+                    fs = [len(self.f1_thrs) - 1]
+                f_list += fs
+                c_list += [c] * len(fs)
+            # one gather, laid out as the concatenation: (T', R, pairs) / (T', pairs)
+            s = np.moveaxis(s[:, f_list, :, c_list], 0, -1) if ap else s[:, f_list, c_list]
         else:
             s = s[:, [-1]]
             if super_idx is not None:
