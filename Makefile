@@ -8,7 +8,7 @@ endif
 STAMP := $(if $(filter none,$(VENV)),.install-stamp,$(VENV)/.install-stamp)
 PYTEST_ARGS ?=
 
-.PHONY: install test test-fast demo lint format benchmark clean
+.PHONY: install test test-fast demo lint format benchmark docs clean
 
 $(STAMP): tools/install.sh setup.cfg
 	VENV=$(VENV) bash tools/install.sh
@@ -36,6 +36,9 @@ format: $(STAMP)
 
 benchmark: $(STAMP)
 	$(PY) tools/analysis_tools/benchmark_eval.py
+
+docs: $(STAMP)
+	$(PY) -m mkdocs build --strict --site-dir build/site
 
 clean:
 	rm -rf $(STAMP) build *.egg-info .pytest_cache

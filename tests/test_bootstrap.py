@@ -164,3 +164,29 @@ def test_plain_coco_deltas_agree_with_hotcoco_compare():
     assert ours['std_err'] == pytest.approx(ci['std_err'], rel=0.1)
     assert ours['prob_better'] == pytest.approx(ci['prob_positive'], abs=0.05)
     assert classical['std_err'] > 1.1 * ours['std_err']
+
+
+def test_cli_bootstrap_of_two_results_files(tmp_path):
+    import json
+    import os.path as osp
+
+    from conftest import TOOLS, tool
+    gt, results = make_case(seed=5, num_images=30, dets_per_image=20)
+    better = _improved(results, gt, 0.5)
+    for r in better:  # a model without attribute head: counted, evaluated as predicting none
+        r.pop('attribute_ids')
+    paths = []
+    for name, data in (('val.json', gt), ('a.segm.json', results), ('b.segm.json', better)):
+        paths.append(tmp_path / name)
+        paths[-1].write_text(json.dumps(data))
+    out = tmp_path / 'boot.json'
+    res = tool(
+        osp.join(TOOLS, 'analysis_tools', 'fashionpedia_eval.py'), *paths, '--bootstrap', '100',
+        '--out', out)
+    assert '| metric | a.segm.json [95%] | b.segm.json [95%] | b.segm.json - a.segm.json |' in (
+        res.stdout)
+    assert f'note: {len(better)} results of b.segm.json have no "attribute_ids"' in res.stdout
+    saved = json.loads(out.read_text())
+    assert saved['bootstrap']['num_resamples'] == 100
+    assert saved['bootstrap']['deltas'][0]['coco_mAP']['lower'] > 0
+    assert saved['views'][1]['iou']['AP'] > saved['views'][0]['iou']['AP']

@@ -65,3 +65,19 @@ def test_unknown_backend_is_refused():
     from fashionpedia_plugin.evaluation.functional import check_backend
     with pytest.raises(ValueError, match="coco_backend must be one of"):
         check_backend('fastest')
+
+
+def test_benchmark_script_prints_every_evaluator_and_the_bootstrap():
+    import os.path as osp
+
+    from conftest import TOOLS, tool
+    res = tool(
+        osp.join(TOOLS, 'analysis_tools', 'benchmark_eval.py'), '--num-images', '8', '--dets', '10',
+        '--bootstrap', '20')
+    out = res.stdout
+    assert 'compiled kernels loaded in' in out
+    for iou_type in ('segm', 'bbox'):
+        line = next(ln for ln in out.splitlines() if ln.startswith(iou_type))
+        assert len(line.split()) >= 6, line  # pycocotools faster hotcoco ours official ...
+    assert out.count('paired bootstrap, 2 runs x 20 resamples') == 2
+    assert 'hotcoco equal' in out and 'ours vs official max |diff|' in out

@@ -50,10 +50,10 @@ def headline_values(evaluator, weights):
     area = list(p.areaRngLbl).index('all')
     if 'headline_slots' not in m:  # once per evaluation; each resample reuses it
         m['headline_slots'] = kern.headline_slots(m['order'], m['cat_ptr'].astype(np.int64),
-                                                  m['rank'], m['state'], m['cat_attr'],
+                                                  m['rank'], m['d_img'], m['state'], m['cat_attr'],
                                                   int(p.maxDets[-1]), area)
-    return kern.bootstrap_headline(*m['headline_slots'], m['d_img'], m['grp_cat'], m['grp_img'],
-                                   m['num_gt'], area, np.asarray(p.recThrs, np.float64), weights)
+    return kern.bootstrap_headline(*m['headline_slots'], m['grp_cat'], m['grp_img'], m['num_gt'],
+                                   area, np.asarray(p.recThrs, np.float64), weights)
 
 
 def _interval(samples, confidence):

@@ -77,16 +77,17 @@ def binary_macro_f1(dt_multihot, gt_multihot):
 
 class FashionpediaEval:
     """Drop-in for ``fashionpedia.FPEval`` (same inputs, same ``results``/``resultDet``/
-    ``resultF1`` and ``results_per_class``), vectorized.
+    ``resultF1`` and ``results_per_class``), on compiled kernels. After ``evaluate()``,
+    ``match`` holds the per-image matching (what ``accumulate(weights)`` and the bootstrap use).
 
     Args:
         coco_gt (pycocotools.coco.COCO): ground truth with an ``attributes`` list.
         coco_dt (pycocotools.coco.COCO): ``coco_gt.loadRes(results)``; each result has
             ``attribute_ids``.
         iou_type (str): ``'segm'`` or ``'bbox'``.
-        iou_cache (dict | None): reuse the IoU matrices of an earlier evaluation of the same
-            detections (keyed by image and category id; only ``attribute_ids`` may differ), as
-            the attribute threshold sweep does.
+        iou_cache (dict | None): reuse the IoUs of an earlier evaluation of the same detections
+            in the same order (only ``attribute_ids`` may differ; checked by a hash of the
+            detection ids and groups), as the attribute threshold sweep does.
     """
 
     def __init__(self, coco_gt, coco_dt, iou_type='segm', iou_cache=None):

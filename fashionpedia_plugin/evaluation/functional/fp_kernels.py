@@ -403,7 +403,7 @@ def accumulate(order, cat_ptr, rank, img, state, grp_cat, grp_img, num_gt, cat_a
 
 
 @njit
-def headline_slots(order, cat_ptr, rank, state, cat_attr, max_det, area):
+def headline_slots(order, cat_ptr, rank, img, state, cat_attr, max_det, area):
     """What the bootstrap needs of one evaluation, computed once: per category the detections
     that count (rank < ``max_det``, score order) and, per (t, f) column of a headline slice,
     only its TPs and ignored detections (positions in that list).
@@ -413,8 +413,10 @@ def headline_slots(order, cat_ptr, rank, state, cat_attr, max_det, area):
     TP, and the FP count at a TP is (all detections so far) - TPs - ignored. Exact for integer
     weights (every sum is an integer below 2**53).
 
-    Returns ``sel`` (detections, by category), ``sel_ptr`` (K + 1), ``slot_cat``, ``slot_kind``
-    (bits 1 COCO mAP, 2 AP IoU+F1, 4 AP IoU, 8 AP F1), ``slot_ptr``, ``spec_pos``, ``spec_tp``.
+    Returns ``sel_img`` (the image of each detection that counts, by category), ``sel_ptr``
+    (K + 1), ``slot_cat``, ``slot_kind`` (bits 1 COCO mAP, 2 AP IoU+F1, 4 AP IoU, 8 AP F1),
+    ``slot_ptr``, ``spec_pos``, ``spec_img``, ``spec_tp``: images rather than detections, as a
+    resample only changes the weight of each image.
     """
     T, F1 = state.shape[1], state.shape[2]
     F, K = F1 - 1, len(cat_ptr) - 1
@@ -455,6 +457,7 @@ def headline_slots(order, cat_ptr, rank, state, cat_attr, max_det, area):
                 total += 1
         slot_ptr[si + 1] = total
     spec_pos = np.empty(total, np.int64)
+    spec_img = np.empty(total, np.int64)
     spec_tp = np.empty(total, np.bool_)
     e = 0
     for si in range(S):
@@ -463,16 +466,19 @@ def headline_slots(order, cat_ptr, rank, state, cat_attr, max_det, area):
         for j in range(sel_ptr[k], sel_ptr[k + 1]):
             if st[sel[j]] != FP:
                 spec_pos[e] = j - sel_ptr[k]
+                spec_img[e] = img[sel[j]]
                 spec_tp[e] = st[sel[j]] == TP
                 e += 1
-    return (sel[:n], sel_ptr, np.array(slot_cat,
-                                       np.int64), np.array(slot_kind,
-                                                           np.int64), slot_ptr, spec_pos, spec_tp)
+    sel_img = np.empty(n, np.int64)
+    for j in range(n):
+        sel_img[j] = img[sel[j]]
+    cats, kinds = np.array(slot_cat, np.int64), np.array(slot_kind, np.int64)
+    return sel_img, sel_ptr, cats, kinds, slot_ptr, spec_pos, spec_img, spec_tp
 
 
 @pjit
-def bootstrap_headline(sel, sel_ptr, slot_cat, slot_kind, slot_ptr, spec_pos, spec_tp, img, grp_cat,
-                       grp_img, num_gt, area, rec_thrs, weights):
+def bootstrap_headline(sel_img, sel_ptr, slot_cat, slot_kind, slot_ptr, spec_pos, spec_img, spec_tp,
+                       grp_cat, grp_img, num_gt, area, rec_thrs, weights):
     """Headline APs for each row of ``weights`` (B, images): (B, 4) = COCO mAP, AP IoU+F1,
     AP IoU, AP F1, each the mean of the valid precisions of its official slice (-1 if none).
     Inputs from ``headline_slots``; per resample O(detections + TPs + slots x R)."""
@@ -496,18 +502,17 @@ def bootstrap_headline(sel, sel_ptr, slot_cat, slot_kind, slot_ptr, spec_pos, sp
             if k != k_done:  # running weight of the category's detections in score order
                 acc = 0.0
                 for j in range(sel_ptr[k + 1] - s0):
-                    acc += w[img[sel[s0 + j]]]
+                    acc += w[sel_img[s0 + j]]
                     cw[j] = acc
                 k_done = k
             tp, ig, n = 0.0, 0.0, 0
             for e in range(slot_ptr[si], slot_ptr[si + 1]):
-                j = spec_pos[e]
-                wt = w[img[sel[s0 + j]]]
+                wt = w[spec_img[e]]
                 if wt == 0:
                     continue
                 if spec_tp[e]:
                     tp += wt
-                    fp = cw[j] - tp - ig
+                    fp = cw[spec_pos[e]] - tp - ig
                     rcs[n] = tp / npig[k]
                     prs[n] = tp / (fp + tp + eps)
                     n += 1

@@ -1,0 +1,51 @@
+"""compare_runs.py: one report of two work dirs, its verdicts from the paired bootstrap."""
+import json
+import os.path as osp
+
+from conftest import TOOLS, tool
+from test_bootstrap import _improved
+from test_log_analysis import DUMPED, write_run
+
+from fashionpedia_plugin.toolkit.eval_cases import make_case
+
+COMPARE = osp.join(TOOLS, 'analysis_tools', 'compare_runs.py')
+
+
+def _runs(tmp_path):
+    gt, results = make_case(seed=5, num_images=40, dets_per_image=20)
+    ann = tmp_path / 'val.json'
+    ann.write_text(json.dumps(gt))
+    runs = []
+    for name, lr, preds in (('base', 0.02, results), ('improved', 0.01, _improved(results, gt,
+                                                                                  0.5))):
+        cfg = DUMPED.format(lr=lr, seed=0, name=name)
+        cfg += f"val_evaluator = dict(type='FashionpediaMetric', ann_file='{ann}')\n"
+        run = write_run(tmp_path, name, config=cfg)
+        (run / 'predictions.segm.json').write_text(json.dumps(preds))
+        runs.append(run)
+    return runs
+
+
+def test_report_has_config_diff_curves_intervals_and_verdicts(tmp_path):
+    a, b = _runs(tmp_path)
+    out = tmp_path / 'report' / 'cmp.md'
+    res = tool(COMPARE, a, b, '--out', out, '--bootstrap', '200')
+    text = out.read_text()
+    assert '- segm AP IoU+F1: improved better: +' in text
+    assert '| `optim_wrapper.optimizer.lr` | 0.02 | 0.01 |' in text
+    assert '`randomness.seed`' not in text  # equal; work_dir is noise
+    assert (tmp_path / 'report' / 'cmp_curves.png').stat().st_size > 10_000
+    assert '| COCO mAP | ' in text and 'Paired bootstrap over 40 images, 200 resamples' in text
+    assert 'improved better' in res.stdout
+    # a run against itself: no difference
+    tool(COMPARE, a, a, '--out', out, '--bootstrap', '50')
+    assert 'no difference shown: +0.0' in out.read_text()
+
+
+def test_missing_predictions_say_how_to_write_them(tmp_path):
+    a, b = _runs(tmp_path)
+    (b / 'predictions.segm.json').unlink()
+    res = tool(COMPARE, a, b, '--out', tmp_path / 'x.md', check=False)
+    assert res.returncode != 0
+    assert 'no predictions of the same kind in both runs' in res.stderr
+    assert 'test_evaluator.outfile_prefix' in res.stderr
