@@ -50,3 +50,16 @@ def test_report_counts_true_false_positives_and_misses(synthetic_root, tmp_path)
     assert rows['skirt'][0] == 'class' and float(rows['skirt'][9]) == pytest.approx(1.0)
     assert 'Attributes on matched detections' in open(md).read()
     assert png.stat().st_size > 1000
+
+
+def test_heatmap_labels_are_whole_super_category_names(tmp_path):
+    """No super-category name is cut ("non-textile materi" was): the labels only wrap."""
+    from fashionpedia_plugin import taxonomy
+    from fashionpedia_plugin.toolkit.attribute_report import plot_heatmap
+    gt = dict(category_id=0, attribute_ids=[taxonomy.ATTRIBUTE_IDS[0]])
+    det = dict(category_id=0, attribute_ids=[taxonomy.ATTRIBUTE_IDS[0]])
+    labels = plot_heatmap([(det, gt)], str(tmp_path / 'f1.png'))
+    names = sorted(set(taxonomy.ATTRIBUTE_SUPERCATEGORIES))
+    assert [' '.join(lbl.split()) for lbl in labels] == names
+    assert any(len(n) > 18 for n in names)  # the case that was cut
+    assert (tmp_path / 'f1.png').stat().st_size > 5_000

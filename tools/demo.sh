@@ -23,15 +23,16 @@ fi
 mkdir -p "$WORK"
 echo "[demo] training $CONFIG (520 iterations, validation at 260 and 520) -> $WORK"
 # The final validation is the evaluation: it writes the predictions in the official results
-# format (the metric's outfile_prefix) and overlays of every 10th val image, so no second pass
-# over the val images is needed (tools/test.py CONFIG CKPT --out ... --show-dir ... gives the
+# format (the metric's outfile_prefix) and overlays of every 10th val batch (its first image), so
+# no second pass over the val images is needed (tools/test.py CONFIG CKPT --out ... --show-dir ... gives the
 # same numbers).
 "$PY" tools/train.py "$CONFIG" --work-dir "$WORK" --cfg-options \
   val_evaluator.outfile_prefix="$WORK/predictions" \
   default_hooks.visualization.draw=True default_hooks.visualization.interval=10 \
   2>&1 | tee "$WORK/console.log" \
   | grep --line-buffered -E "Iter\(train\) \[ *[0-9]*0/|fashionpedia/segm_mAP|rror" \
-  | sed -u -e 's/^\(.\{150\}\).*$/\1 .../' || true
+  | sed -u -E -e '/Iter\(val\)/ s/^(.*Iter\(val\) \[ *[0-9]+\/[0-9]+\]).*(bbox_mAP: [0-9.]+).*(segm_mAP: [0-9.]+).*(bbox_iouf1_AP: [0-9.]+).*(segm_iouf1_AP: [0-9.]+).*$/\1 \2 \3 \4 \5/' \
+      -e '/Iter\(val\)/! s/^(.{150}).*$/\1 .../' || true
 [ -f "$WORK/iter_520.pth" ] || { echo "[demo] training failed: see $WORK/console.log" >&2; exit 1; }
 mv "$WORK/predictions.segm.json" "$WORK/predictions.json"
 RUN=$(ls -d "$WORK"/2*/ | tail -1)

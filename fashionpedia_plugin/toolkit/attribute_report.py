@@ -8,6 +8,7 @@ only the detection has it and a false negative when only the ground truth has it
 is the number of matched ground truths carrying the attribute.
 """
 import csv
+import textwrap
 from collections import defaultdict
 
 import numpy as np
@@ -114,7 +115,11 @@ def plot_heatmap(pairs, path):
     import matplotlib.pyplot as plt
     import seaborn as sns
     cats, sups, mat = heatmap_matrix(pairs)
-    fig, ax = plt.subplots(figsize=(1.0 + 0.8 * len(sups), 1.2 + 0.4 * max(len(cats), 1)))
+    # full super-category names, wrapped (a cut "non-textile materi" reads as a typo)
+    labels = [textwrap.fill(s, 14) for s in sups]
+    lines = max((lbl.count('\n') + 1 for lbl in labels), default=1)
+    fig, ax = plt.subplots(
+        figsize=(1.6 + 0.9 * len(sups), 1.6 + 0.4 * max(len(cats), 1) + 0.25 * lines))
     sns.heatmap(
         mat,
         annot=True,
@@ -123,15 +128,18 @@ def plot_heatmap(pairs, path):
         vmax=1,
         cmap='viridis',
         mask=np.isnan(mat),
-        xticklabels=[s[:18] for s in sups],
+        xticklabels=labels,
         yticklabels=cats,
         ax=ax,
         cbar_kws=dict(label='attribute F1 (matched detections)'))
     ax.set_xlabel('attribute super-category')
     ax.set_ylabel('category')
+    ax.set_xticklabels(ax.get_xticklabels(), rotation=45, ha='right', rotation_mode='anchor')
+    ax.set_yticklabels(ax.get_yticklabels(), rotation=0)
     fig.tight_layout()
     fig.savefig(path, dpi=120)
     plt.close(fig)
+    return [t.get_text() for t in ax.get_xticklabels()]
 
 
 def write_report(rows, per_class, path):
