@@ -84,6 +84,34 @@ def mmdet_scope(_registered):
         DefaultScope.get_instance(f'fp-test-{time.time_ns()}', scope_name='mmdet')
 
 
+def untrained_demo_model(seed=0):
+    """The demo config's model (R18, 64-channel FPN, 2fc box head + attribute layer, mask head)
+    with seeded random weights, in eval mode, set so that value checks can tell RoIs apart:
+    attribute logits that vary from RoI to RoI (weights N(0, 0.3), bias 0: scores around 0.5),
+    class logits favouring classes 3 and 7 equally (every RoI kept gives a detection in each,
+    of one score), no box regression (a detection's box is its RoI's box), test ``score_thr``
+    0."""
+    import torch
+    from mmdet.registry import MODELS
+    from mmengine.config import Config
+    cfg = Config.fromfile(DEMO_CONFIG)
+    cfg.model.test_cfg.rcnn.score_thr = 0.0
+    torch.manual_seed(seed)
+    model = MODELS.build(cfg.model)
+    model.init_weights()
+    head = model.roi_head.bbox_head
+    with torch.no_grad():
+        head.fc_attr.weight.normal_(std=0.3)
+        head.fc_attr.bias.zero_()
+        head.fc_cls.weight.normal_(std=0.05)
+        head.fc_cls.bias.fill_(-3.0)
+        head.fc_cls.weight[7] = head.fc_cls.weight[3]
+        head.fc_cls.bias[[3, 7]] = 2.0
+        head.fc_reg.weight.zero_()
+        head.fc_reg.bias.zero_()
+    return model.eval()
+
+
 def tool(*args, check=True, timeout=600):
     """Run a Python tool as a user would (``python tools/X.py ...`` from the repo root)."""
     import subprocess
@@ -140,7 +168,8 @@ def derived_config(tmp_path, body, name='derived.py'):
 DETERMINISTIC = """
 train_dataloader = dict(dataset=dict(pipeline=[
     dict(type='LoadImageFromFile'),
-    dict(type='LoadFashionpediaAnnotations', with_bbox=True, with_mask=True),
+    dict(type='LoadAnnotations', with_bbox=True, with_mask=True),
+    dict(type='LoadFashionpediaAttributes'),
     dict(type='Resize', scale=(320, 320), keep_ratio=True),
     dict(type='PackFashionpediaInputs'),
 ]))

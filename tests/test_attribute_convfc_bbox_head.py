@@ -130,3 +130,116 @@ def test_official_loss_without_ground_truth_is_all_zero_targets():
 def test_unknown_target_mode_is_rejected():
     with pytest.raises(ValueError, match="attr_target must be one of"):
         small_head(attr_target='all')
+
+
+# Two images with known ground truths and proposals. Boxes (x1, y1, x2, y2) -> (index of the
+# highest-IoU ground truth or None, IoU with it): the expected assignment, worked out by hand.
+TWO_IMAGES = [
+    dict(
+        shape=(64, 128),
+        gt_bboxes=[[0, 0, 20, 20], [30, 0, 50, 20]],
+        gt_attrs=[[1, 4], [2, 200]],
+        proposals={
+            (0, 0, 20, 18): (0, 0.9),  # positive
+            (12, 0, 40, 20): (1, 200 / 760),  # negative; IoU 0.2 with gt 0, 0.26 with gt 1
+            (100, 40, 120, 60): (None, 0.0),  # overlaps nothing
+            (31, 0, 50, 20): (1, 0.95),  # positive
+            (0, 0, 30, 20): (0, 400 / 600),  # positive
+            (0, 0, 10, 10): (0, 0.25),  # negative
+        }),
+    dict(
+        shape=(240, 240),
+        gt_bboxes=[[10, 10, 40, 40], [60, 60, 80, 80], [0, 50, 20, 70]],
+        gt_attrs=[[0, 293], [], [100]],  # gt 1 carries no attribute
+        proposals={
+            (10, 10, 40, 38): (0, 840 / 900),  # positive
+            (60, 60, 80, 78): (1, 0.9),  # positive of an attribute-less gt: zeros either way
+            (0, 55, 20, 70): (2, 0.75),  # positive
+            (0, 30, 25, 60): (2, 200 / 950),  # negative; IoU 0.1 with gt 0, 0.21 with gt 2
+            (200, 200, 220, 220): (None, 0.0),  # overlaps nothing
+            (40, 10, 60, 40): (None, 0.0),  # touches gt 0 along an edge: IoU 0
+        }),
+]
+
+
+def two_image_sampling():
+    """The two images through the demo config's real RCNN assigner and sampler
+    (``MaxIoUAssigner`` 0.5/0.5, ``RandomSampler`` adding the ground truths as proposals): the
+    sampling results, the ground truths (``InstanceData``) and, per image, the expected
+    ground-truth index of each sampled RoI (row order of ``bbox2roi``: positives, negatives)."""
+    from conftest import DEMO_CONFIG
+    from mmdet.registry import TASK_UTILS
+    from mmdet.structures.bbox import bbox_overlaps
+    from mmengine.config import Config
+    from mmengine.structures import InstanceData
+    rcnn = Config.fromfile(DEMO_CONFIG).model.train_cfg.rcnn
+    assigner, sampler = TASK_UTILS.build(rcnn.assigner), TASK_UTILS.build(rcnn.sampler)
+    assert sampler.num >= 2 * 9 and sampler.add_gt_as_proposals  # every RoI is sampled
+    torch.manual_seed(0)
+    results, gts, expected = [], [], []
+    for img in TWO_IMAGES:
+        gt = InstanceData(metainfo=dict(img_shape=img['shape']))
+        gt.bboxes = torch.tensor(img['gt_bboxes'], dtype=torch.float32)
+        gt.labels = torch.arange(len(gt.bboxes))
+        gt.attributes = torch.zeros(len(gt.bboxes), 294)
+        for i, ids in enumerate(img['gt_attrs']):
+            gt.attributes[i, ids] = 1
+        # known IoUs, checked against mmdet's: the table above is what the targets follow
+        props = torch.tensor(list(img['proposals']), dtype=torch.float32)
+        max_iou, argmax = bbox_overlaps(props, gt.bboxes).max(1)
+        for (box, (g, iou)), m, a in zip(img['proposals'].items(), max_iou, argmax):
+            assert float(m) == pytest.approx(iou, abs=1e-6), box
+            assert g is None or int(a) == g, box
+        pred = InstanceData(priors=props)
+        res = sampler.sample(assigner.assign(pred, gt), pred, gt)
+        owner = {tuple(b): g for b, (g, _) in img['proposals'].items()}
+        owner.update({tuple(b): i for i, b in enumerate(img['gt_bboxes'])})  # gts as proposals
+        expected.append([owner[tuple(int(v) for v in b.tolist())] for b in res.priors])
+        results.append(res)
+        gts.append(gt)
+    return results, gts, expected
+
+
+def test_two_image_batch_attribute_targets_have_known_rows():
+    results, gts, expected = two_image_sampling()
+    # the assignment itself: positives = the ground truths (as proposals) + the 0.5+ RoIs
+    assert [(len(r.pos_inds), len(r.neg_inds)) for r in results] == [(5, 3), (6, 3)]
+    for res, exp in zip(results, expected):
+        num_pos = len(res.pos_inds)
+        assert res.pos_assigned_gt_inds.tolist() == exp[:num_pos]  # highest-IoU gt
+    n0, n1 = len(expected[0]), len(expected[1])
+
+    def row_of(img, g):
+        return gts[img].attributes[g] if g is not None else torch.zeros(294)
+
+    head = small_head(attr_target='official')
+    rows, targets = head.attr_targets(results, gts)
+    assert rows.tolist() == list(range(n0 + n1))
+    want = torch.stack([row_of(0, g) for g in expected[0]] + [row_of(1, g) for g in expected[1]])
+    assert torch.equal(targets, want)
+    # spelled out: the official ids of each row, image 0's rows first, then image 1's
+    ids = [torch.nonzero(t).flatten().tolist() for t in targets]
+    attrs = [img['gt_attrs'] for img in TWO_IMAGES]
+    assert ids == [attrs[0][g] if g is not None else [] for g in expected[0]] + \
+        [attrs[1][g] if g is not None else [] for g in expected[1]]
+    # zeros: the IoU-0 RoIs (1 + 2) and, in image 1, gt 1 (as a proposal) and its positive
+    assert ids.count([]) == 1 + 2 + 2
+    assert [2, 200] in ids[:n0] and [2, 200] not in ids[n0:]  # no row crossed images
+    assert [0, 293] in ids[n0:] and [0, 293] not in ids[:n0]
+    # an overlapping negative keeps its highest-IoU gt's attributes (gt 1, not gt 0; gt 2 not 0)
+    neg0 = [results[0].neg_priors[k].tolist() for k in range(3)]
+    assert ids[5 + neg0.index([12, 0, 40, 20])] == [2, 200]
+    neg1 = [results[1].neg_priors[k].tolist() for k in range(3)]
+    assert ids[n0 + 6 + neg1.index([0, 30, 25, 60])] == [100]
+
+    # 'positive': the same rows of the positives only, their places in the (n0 + n1) scores
+    head = small_head(attr_target='positive')
+    rows, targets = head.attr_targets(results, gts)
+    assert rows.tolist() == list(range(5)) + list(range(n0, n0 + 6))
+    assert torch.equal(targets, want[rows])
+
+    # and the official loss over the two images: the mean over (n0 + n1) x 294 entries
+    torch.manual_seed(1)
+    logits = torch.randn(n0 + n1, 294) * 2
+    loss = small_head(attr_target='official').attr_loss(logits, results, gts)['loss_attr']
+    assert float(loss) == pytest.approx(bce_by_hand(logits, want).mean(), rel=1e-5)

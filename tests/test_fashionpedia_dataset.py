@@ -48,7 +48,8 @@ def test_real_sample_through_pipeline(sample_dir):
         test_mode=True,
         pipeline=[
             dict(type='LoadImageFromFile'),
-            dict(type='LoadFashionpediaAnnotations', with_bbox=True, with_mask=True),
+            dict(type='LoadAnnotations', with_bbox=True, with_mask=True),
+            dict(type='LoadFashionpediaAttributes'),
             dict(type='PackFashionpediaInputs')
         ])
     out = ds[1]

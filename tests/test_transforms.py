@@ -101,7 +101,9 @@ def test_mmdet_tools_recognise_the_loading_pipeline():
         assert types == ['LoadImageFromFile', 'LoadAnnotations']
 
 
-def test_attribute_loader_equals_the_combined_loader():
+def test_attribute_loader_rows_follow_the_instances():
+    """After mmdet's LoadAnnotations, row i of gt_attributes is instance i's multi-hot (an
+    ignored instance keeps its row; one without attributes gets zeros)."""
     from mmcv.transforms import Compose
     instances = [
         dict(
@@ -115,16 +117,23 @@ def test_attribute_loader_equals_the_combined_loader():
             bbox_label=2,
             ignore_flag=1,
             attributes=[],
-            mask=[[1, 1, 4, 1, 4, 4]])
+            mask=[[1, 1, 4, 1, 4, 4]]),
+        dict(
+            bbox=[2, 2, 6, 6],
+            bbox_label=0,
+            ignore_flag=0,
+            attributes=[293, 0],
+            mask=[[2, 2, 6, 2, 6, 6]]),
     ]
-
-    def run(pipeline):
-        return Compose(pipeline)(dict(instances=instances, img_shape=(8, 8), ori_shape=(8, 8)))
-
-    a = run([
+    pipeline = Compose([
         dict(type='LoadAnnotations', with_bbox=True, with_mask=True),
         dict(type='LoadFashionpediaAttributes')
     ])
-    b = run([dict(type='LoadFashionpediaAnnotations', with_bbox=True, with_mask=True)])
-    assert np.array_equal(a['gt_attributes'], b['gt_attributes'])
-    assert a['gt_attributes'].shape == (2, 294) and a['gt_attributes'][0, [3, 7]].tolist() == [1, 1]
+    out = pipeline(dict(instances=instances, img_shape=(8, 8), ori_shape=(8, 8)))
+    want = np.zeros((3, 294), np.float32)
+    want[0, [3, 7]] = 1
+    want[2, [0, 293]] = 1
+    assert out['gt_attributes'].dtype == np.float32
+    assert np.array_equal(out['gt_attributes'], want)
+    assert len(out['gt_bboxes']) == len(out['gt_masks']) == 3
+    assert out['gt_ignore_flags'].tolist() == [False, True, False]

@@ -20,7 +20,8 @@ import pytest
 SIZE = 96
 PIPELINE = [
     dict(type='LoadImageFromFile'),
-    dict(type='LoadFashionpediaAnnotations', with_bbox=True, with_mask=True),
+    dict(type='LoadAnnotations', with_bbox=True, with_mask=True),
+    dict(type='LoadFashionpediaAttributes'),
     dict(
         type='AlignInstanceFields',
         transforms=[

@@ -1,5 +1,7 @@
 #!/usr/bin/env bash
 # tools/dist_test.sh CONFIG CHECKPOINT GPUS [test.py args]   (mmdet's script; also runs on CPU with gloo)
+# torchrun's arguments, through fashionpedia_plugin/toolkit/dist_run.py: a tool's error line is
+# printed once, last, without torchrun's failure dump
 CONFIG=$1
 CHECKPOINT=$2
 GPUS=$3
@@ -11,7 +13,7 @@ ROOT="$(dirname "$0")/.."
 PY=${PYTHON:-$( [ -x "$ROOT/.venv/bin/python" ] && echo "$ROOT/.venv/bin/python" || echo python)}
 
 PYTHONPATH="$ROOT":$PYTHONPATH \
-"$PY" -m torch.distributed.run \
+"$PY" "$ROOT/fashionpedia_plugin/toolkit/dist_run.py" \
     --nnodes=$NNODES \
     --node_rank=$NODE_RANK \
     --master_addr=$MASTER_ADDR \

@@ -26,12 +26,14 @@ from fashionpedia_plugin.toolkit.cli import CLIError, run_cli, trust_checkpoint_
 
 
 def main(argv=None):
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p = argparse.ArgumentParser(
+        description=__doc__.splitlines()[0], formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     p.add_argument('images', help='image file, folder, glob or .txt list of paths')
-    p.add_argument('config')
-    p.add_argument('checkpoint')
-    p.add_argument('--out-dir', default='work_dirs/infer')
-    p.add_argument('--score-thr', type=float, default=0.3)
+    p.add_argument('config', help='config file')
+    p.add_argument('checkpoint', help='checkpoint file')
+    p.add_argument('--out-dir', default='work_dirs/infer', help='output folder')
+    p.add_argument(
+        '--score-thr', type=float, default=0.3, help='least score of an exported instance')
     p.add_argument('--classes', nargs='+', help="'garments', class ids or names to keep")
     p.add_argument('--attr-decoder', help='attribute decoder JSON (tune_attributes.py output)')
     p.add_argument('--device', default='cpu', help='cpu, cuda or cuda:N')

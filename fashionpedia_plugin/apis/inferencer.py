@@ -51,6 +51,19 @@ class FashionpediaInferencer(DetInferencer):
             load_checked(model, weights, self._allow_partial, self._trust)
         return model
 
+    def _init_collate(self, cfg):
+        """``BaseInferencer._init_collate`` without its registry warning: mmengine 0.10.7 looks
+        the collate function up with ``FUNCTIONS.switch_scope_and_registry('mmdet')``; mmdet
+        3.3.0 has no "function" registry, so mmengine warns ("Failed to search registry with
+        scope "mmdet" in the "function" registry tree") and falls back to its own ``FUNCTIONS``.
+        Looked up there directly: the same function, no warning."""
+        from mmengine.dataset import pseudo_collate
+        from mmengine.registry import FUNCTIONS
+        try:
+            return FUNCTIONS.get(cfg.test_dataloader.collate_fn)
+        except AttributeError:
+            return pseudo_collate
+
     def pred2dict(self, data_sample, pred_out_dir=''):
         """``DetInferencer.pred2dict`` + attributes, written to the same ``preds/*.json``."""
         result = super().pred2dict(data_sample, '')  # the parent would write before we add

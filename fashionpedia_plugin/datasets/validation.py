@@ -74,20 +74,28 @@ class AnnotationReport:
 
     ``skip_reasons`` maps annotation id -> reason for every annotation the dataset will skip
     (the dataset reads it instead of re-checking); ``skipped`` counts them by reason.
+    ``invalid`` counts the annotation entries with an error, by the kind of their first error
+    (neither usable nor skipped: the dataset refuses a file with errors); every entry of the
+    file is exactly one of usable, skipped or invalid.
     """
 
     def __init__(self):
         self.findings = []
         self.skip_reasons = {}
-        self.num_annotations = 0
+        self.num_annotations = 0  # distinct annotation ids
+        self.num_entries = 0  # entries of the annotations list
+        self.invalid = Counter()
+        self.num_errors = 0
 
     @property
     def usable(self):
-        """Annotations the dataset loads as instances (crowd ones included, as ignored)."""
-        return self.num_annotations - len(self.skip_reasons)
+        """Annotations the dataset loads as instances (crowd ones included, as ignored): the
+        entries without an error that are not skipped."""
+        return self.num_entries - sum(self.invalid.values()) - len(self.skip_reasons)
 
     def error(self, kind, msg):
         self.findings.append(Finding('error', kind, msg))
+        self.num_errors += 1
 
     def warning(self, kind, msg):
         self.findings.append(Finding('warning', kind, msg))
@@ -132,50 +140,64 @@ def check_annotations(data, ann_file='<annotations>', full=False):
     images = _check_images(data['images'], ann_file, rep)
     ann_ids = set()
     for ann in data['annotations']:
-        if not isinstance(ann, dict):
-            rep.error('malformed annotation', f'{ann_file}: an annotation is a '
-                      f'{type(ann).__name__}, not an object')
-            continue
-        aid = ann.get('id')
-        where = f'{ann_file}: annotation id {aid!r} (image {ann.get("image_id")!r})'
-        if not rules.is_int(aid):
-            rep.error('malformed annotation', f'{where}: id is not an integer')
-            continue
-        if aid in ann_ids:
-            rep.error('duplicate annotation id', f'{ann_file}: duplicate annotation id {aid}')
-        ann_ids.add(aid)
-        img = images.get(ann.get('image_id')) if rules.is_int(ann.get('image_id')) else None
-        if img is None:
-            rep.error('unknown image id', f'{where}: image_id not in images')
-        cid = ann.get('category_id')
-        if not rules.category_ok(cid, file_cats):
-            rep.error('unknown category', f'{where}: unknown category_id {cid!r}')
-        problem = rules.annotation_fields_rule(ann)
-        if problem is None and img is not None:
-            problem = rules.segmentation_rule(
-                ann.get('segmentation'), img['height'], img['width'], full)
-        if problem is not None:
-            rep.error(problem[0], f'{where}: {problem[1]}')
-            continue
-        attrs = ann.get('attribute_ids', [])
-        unknown = [a for a in attrs if a not in taxonomy.ATTR_ID_TO_INDEX]
-        if unknown:
-            rep.error(
-                'unknown attribute', f'{where}: attribute id(s) {unknown} not in the '
-                f'official 294-attribute taxonomy')
-        elif attrs and rules.category_ok(cid, file_cats) and \
-                cid not in taxonomy.CATEGORIES_WITH_ATTRIBUTES:
-            rep.warning(
-                'attributes on a category without attributes', f'{where}: category {cid} '
-                f'({taxonomy.CLASSES[cid]}) never carries attributes but lists {attrs}')
-        if ann.get('ignore', False):
-            rep.skip(aid, 'marked ignore')
-        elif img is not None:
-            reason = rules.degenerate_reason(ann, img['width'], img['height'])
-            if reason is not None:
-                rep.skip(aid, reason)
+        first = len(rep.findings)
+        before = rep.num_errors
+        _check_annotation(ann, ann_file, rep, images, file_cats, ann_ids, full)
+        if rep.num_errors > before:
+            rep.invalid[next(f.kind for f in rep.findings[first:] if f.severity == 'error')] += 1
+    rep.num_entries = len(data['annotations'])
     rep.num_annotations = len(ann_ids)
     return rep
+
+
+def _check_annotation(ann, ann_file, rep, images, file_cats, ann_ids, full):
+    """The rules of one annotation entry: errors, warnings, and its skip reason (only for an
+    entry without an error: one with an error is invalid, not skipped)."""
+    before = rep.num_errors
+    if not isinstance(ann, dict):
+        rep.error('malformed annotation', f'{ann_file}: an annotation is a '
+                  f'{type(ann).__name__}, not an object')
+        return
+    aid = ann.get('id')
+    where = f'{ann_file}: annotation id {aid!r} (image {ann.get("image_id")!r})'
+    if not rules.is_int(aid):
+        rep.error('malformed annotation', f'{where}: id is not an integer')
+        return
+    if aid in ann_ids:
+        rep.error('duplicate annotation id', f'{ann_file}: duplicate annotation id {aid}')
+    ann_ids.add(aid)
+    img = images.get(ann.get('image_id')) if rules.is_int(ann.get('image_id')) else None
+    if img is None:
+        rep.error('unknown image id', f'{where}: image_id not in images')
+    cid = ann.get('category_id')
+    if not rules.category_ok(cid, file_cats):
+        rep.error('unknown category', f'{where}: unknown category_id {cid!r}')
+    problem = rules.annotation_fields_rule(ann)
+    if problem is None and img is not None:
+        problem = rules.segmentation_rule(
+            ann.get('segmentation'), img['height'], img['width'], full)
+    if problem is not None:
+        rep.error(problem[0], f'{where}: {problem[1]}')
+        return
+    attrs = ann.get('attribute_ids', [])
+    unknown = [a for a in attrs if a not in taxonomy.ATTR_ID_TO_INDEX]
+    if unknown:
+        rep.error(
+            'unknown attribute', f'{where}: attribute id(s) {unknown} not in the '
+            f'official 294-attribute taxonomy')
+    elif attrs and rules.category_ok(cid, file_cats) and \
+            cid not in taxonomy.CATEGORIES_WITH_ATTRIBUTES:
+        rep.warning(
+            'attributes on a category without attributes', f'{where}: category {cid} '
+            f'({taxonomy.CLASSES[cid]}) never carries attributes but lists {attrs}')
+    if rep.num_errors > before:
+        return
+    if ann.get('ignore', False):
+        rep.skip(aid, 'marked ignore')
+    elif img is not None:
+        reason = rules.degenerate_reason(ann, img['width'], img['height'])
+        if reason is not None:
+            rep.skip(aid, reason)
 
 
 def _check_categories(categories, ann_file, rep):

@@ -6,10 +6,7 @@ import time
 import torch
 from mmengine.config import Config
 
-PLAIN_PIPELINE_MAP = {
-    'LoadFashionpediaAnnotations': 'LoadAnnotations',
-    'PackFashionpediaInputs': 'PackDetInputs'
-}
+PLAIN_PIPELINE_MAP = {'PackFashionpediaInputs': 'PackDetInputs'}
 
 
 def without_attributes(pipeline):
@@ -22,7 +19,6 @@ def without_attributes(pipeline):
         if t['type'] == 'LoadFashionpediaAttributes':
             continue
         t['type'] = PLAIN_PIPELINE_MAP.get(t['type'], t['type'])
-        t.pop('with_attr', None)
         out.append(t)
     return out
 

@@ -1,7 +1,8 @@
 """What every tool shares: one-line user errors, config loading, mmdet's common flags.
 
 A tool's ``main(argv)`` raises :class:`CLIError` (or a named data error) for anything the user
-can fix; :func:`run_cli` prints it as one ``error:`` line on stderr and returns exit code 2.
+can fix; :func:`run_cli` prints it as one ``error:`` line on stderr and returns exit code 2
+(under ``tools/dist_*.sh`` the launcher prints it, once for all ranks: :mod:`.dist_run`).
 
 Importing this module installs the one warning filter of the tools: mmengine 0.10.7 imports
 ``pkg_resources``, whose deprecation warning setuptools >= 67 prints several times per run
@@ -35,8 +36,23 @@ def run_cli(main, argv=None):
     except (CLIError, FashionpediaDataError, FileNotFoundError, InvalidLossError,
             CheckpointLoadError, CheckpointMismatchError, ScheduleMismatchError) as e:
         msg = str(e).strip() or e.__class__.__name__
-        print(f'error: {msg}', file=sys.stderr)
+        report_error(f'error: {msg}')
         return 2
+
+
+def report_error(line):
+    """One error line on stderr; a rank under ``tools/dist_*.sh`` (:mod:`.dist_run`) writes it
+    to the launcher's folder instead, which prints each distinct line once, last."""
+    from .dist_run import error_file
+    path = error_file(os.environ.get('RANK', '0'))
+    if path is not None:
+        try:
+            with open(path, 'w') as f:
+                f.write(line + '\n')
+            return
+        except OSError:
+            pass
+    print(line, file=sys.stderr)
 
 
 def common_args(parser):
@@ -67,6 +83,32 @@ def data_root_arg(parser):
         '--data-root',
         help='dataset root: sets data_root of every dataloader and re-roots the evaluators\' '
         'ann_file (a --cfg-options data_root=... would not reach them)')
+    parser.add_argument(
+        '--train-ann',
+        help='train annotation file, relative to the data root (--data-root, else the config\'s) '
+        'or absolute: train_dataloader.dataset.ann_file, and an attribute prior the config builds '
+        'from the train annotations')
+    parser.add_argument(
+        '--val-ann',
+        help='validation/test annotation file, relative to the data root or absolute: the '
+        'val_dataloader and test_dataloader datasets\' ann_file and val_evaluator/test_evaluator '
+        'ann_file (the configs evaluate one split)')
+    parser.add_argument(
+        '--train-img',
+        help='train image folder, relative to the data root or absolute '
+        '(train_dataloader.dataset.data_prefix.img; default: the config\'s)')
+    parser.add_argument(
+        '--val-img',
+        help='validation/test image folder, relative to the data root or absolute (the '
+        'val_dataloader and test_dataloader data_prefix.img; default: the config\'s)')
+
+
+DATA_ARGS = ('data_root', 'train_ann', 'val_ann', 'train_img', 'val_img')
+
+
+def data_args(args):
+    """The :func:`load_config` keywords of the flags of :func:`data_root_arg`."""
+    return {k: getattr(args, k, None) for k in DATA_ARGS}
 
 
 def resolve_config(path):
@@ -85,13 +127,22 @@ def resolve_config(path):
     return osp.join(osp.dirname(spec.origin), '.mim', 'configs', rel)
 
 
-def load_config(path, cfg_options=None, data_root=None):
-    """Load a config, apply ``--cfg-options`` and ``--data-root``, with one-line errors.
+def load_config(path,
+                cfg_options=None,
+                data_root=None,
+                train_ann=None,
+                val_ann=None,
+                train_img=None,
+                val_img=None):
+    """Load a config, apply ``--cfg-options`` and the data flags, with one-line errors.
 
     A top-level variable (``data_root``, ``image_size``, ...) given in ``--cfg-options`` is an
     error when its old value was already copied into other keys at load time (mmengine resolves
     variables when it reads the file), naming those keys: the run would silently keep them.
-    ``path`` may be ``PACKAGE::CONFIG`` (:func:`resolve_config`).
+    ``data_root``, ``train_ann``, ``val_ann``, ``train_img``, ``val_img``: the flags of
+    :func:`data_root_arg`, applied by :func:`set_data_layout` after ``--cfg-options``; a key that
+    ``--cfg-options`` sets explicitly is kept as given. ``path`` may be ``PACKAGE::CONFIG``
+    (:func:`resolve_config`).
     """
     path = resolve_config(path)
     if not osp.isfile(path):
@@ -105,8 +156,13 @@ def load_config(path, cfg_options=None, data_root=None):
     if cfg_options:
         check_variable_options(cfg, cfg_options)
         cfg.merge_from_dict(cfg_options)
-    if data_root is not None:
-        set_data_root(cfg, data_root)
+    if any(v is not None for v in (data_root, train_ann, val_ann, train_img, val_img)):
+        set_data_layout(
+            cfg,
+            data_root,
+            ann=dict(train=train_ann, val=val_ann),
+            img=dict(train=train_img, val=val_img),
+            explicit=cfg_options or ())
     return cfg
 
 
@@ -139,24 +195,96 @@ def check_variable_options(cfg, cfg_options):
                            f'{" ..." if len(copies) > 6 else ""}; set those keys instead.{hint}')
 
 
-def set_data_root(cfg, data_root):
+# the dataloaders of each split of the data flags (the configs test on the validation split)
+SPLIT_LOADERS = dict(train=('train_dataloader', ), val=('val_dataloader', 'test_dataloader'))
+# the evaluator of each dataloader (its ann_file is the annotation file of that dataset)
+LOADER_EVALUATOR = dict(val_dataloader='val_evaluator', test_dataloader='test_evaluator')
+
+
+def set_data_root(cfg, data_root, explicit=()):
     """``data_root`` of every dataloader's dataset; evaluator ``ann_file`` s and attribute
     priors under the old root moved to the new one (one elsewhere is an error: which root it
-    means is not known)."""
-    data_root = data_root.rstrip('/') + '/'
-    old_roots = set()
-    for name in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
-        ds = (cfg.get(name) or {}).get('dataset')
-        while ds is not None and 'dataset' in ds and 'data_root' not in ds:  # wrappers
-            ds = ds['dataset']
-        if ds is not None:
+    means is not known), except the keys ``explicit`` names (set by ``--cfg-options``)."""
+    set_data_layout(cfg, data_root, explicit=explicit)
+
+
+def _dataset(cfg, loader):
+    """The dataset config of ``loader`` inside dataset wrappers (RepeatDataset, ...), or None."""
+    ds = (cfg.get(loader) or {}).get('dataset')
+    while ds is not None and 'dataset' in ds and 'data_root' not in ds:  # wrappers
+        ds = ds['dataset']
+    return ds
+
+
+def _full(root, path):
+    """``path`` as the dataset and the metric read it: joined to ``root`` unless absolute."""
+    return osp.join(root, path) if root else path
+
+
+def _relative_to(root, path):
+    """The hint of an error about a relative flag path: what it is relative to."""
+    return '' if osp.isabs(path) else \
+        f' (relative to the data root {root or "(none)"}; or give an absolute path)'
+
+
+def _same(a, b):
+    return a is not None and b is not None and osp.normpath(a) == osp.normpath(b)
+
+
+def set_data_layout(cfg, data_root=None, ann=None, img=None, explicit=()):
+    """Point a config at a dataset folder: ``data_root`` of every dataloader's dataset, and per
+    split (``ann``/``img``: ``{'train': path, 'val': path}``, None = as the config has it) the
+    annotation file and the image folder, relative to the data root or absolute. The evaluators'
+    ``ann_file`` follow their dataset (``val_evaluator`` the val dataloader's, ``test_evaluator``
+    the test dataloader's); an attribute prior that is the train annotation file follows it.
+    Without a new annotation file, an evaluator ``ann_file`` or prior under the old root moves to
+    the new root (one elsewhere is an error: which root it means is not known). Keys set by
+    ``--cfg-options`` (``explicit``: its keys) are kept as given."""
+    ann, img = ann or {}, img or {}
+    if data_root is not None:
+        data_root = data_root.rstrip('/') + '/'
+
+    def given(key):
+        return any(key == k or key.startswith(f'{k}.') for k in explicit)
+
+    old_roots, old_ann, new_ann = set(), {}, {}
+    for split, loaders in SPLIT_LOADERS.items():
+        for name in loaders:
+            ds = _dataset(cfg, name)
+            if ds is None:
+                continue
             if ds.get('data_root'):
                 old_roots.add(ds['data_root'])
-            ds['data_root'] = data_root
+            if ds.get('ann_file'):
+                old_ann[name] = _full(ds.get('data_root'), ds['ann_file'])
+            if data_root is not None:
+                ds['data_root'] = data_root
+            root = ds.get('data_root') or ''
+            if ann.get(split) is not None:
+                path = _full(root, ann[split])
+                if not osp.isfile(path):
+                    raise CLIError(f'--{split}-ann {ann[split]}: {path} not found' +
+                                   _relative_to(root, ann[split]))
+                ds['ann_file'] = ann[split]
+                new_ann[name] = path
+            if img.get(split) is not None:
+                folder = _full(root, img[split])
+                if not osp.isdir(folder):
+                    raise CLIError(f'--{split}-img {img[split]}: {folder} is not a folder' +
+                                   _relative_to(root, img[split]))
+                prefix = dict(ds.get('data_prefix') or {})
+                prefix['img'] = img[split].rstrip('/') + '/'
+                ds['data_prefix'] = prefix
 
-    def reroot(owner, key, where):
+    def move(owner, key, where, new=None, old=None):
+        """``owner[key]``: to ``new`` if it is ``old`` (or ``old`` is None), else re-rooted."""
         path = owner.get(key)
-        if not path:
+        if not path or given(where):
+            return
+        if new is not None and (old is None or _same(path, old)):
+            owner[key] = new
+            return
+        if data_root is None:
             return
         root = next((r for r in old_roots if path.startswith(r)), None)
         if root is None:
@@ -165,14 +293,21 @@ def set_data_root(cfg, data_root):
                            f'--cfg-options {where}=...')
         owner[key] = data_root + path[len(root):].lstrip('/')
 
-    for name in ('val_evaluator', 'test_evaluator'):
+    train_old, train_new = old_ann.get('train_dataloader'), new_ann.get('train_dataloader')
+
+    def evaluators(name):
         ev = cfg.get(name)
-        for e in (ev if isinstance(ev, list) else [ev] if ev else []):
-            reroot(e, 'ann_file', f'{name}.ann_file')
+        return ev if isinstance(ev, list) else [ev] if ev else []
+
+    train_old = train_old or ''  # (no train annotation file: a prior is only re-rooted)
+    for loader, name in LOADER_EVALUATOR.items():
+        for e in evaluators(name):
+            move(e, 'ann_file', f'{name}.ann_file', new_ann.get(loader))
             if isinstance(e.get('attr_decoder'), dict):  # a prior built from train annotations
-                reroot(e['attr_decoder'], 'prior', f'{name}.attr_decoder.prior')
+                move(e['attr_decoder'], 'prior', f'{name}.attr_decoder.prior', train_new, train_old)
     if isinstance((cfg.get('visualizer') or {}).get('attr_decoder'), dict):
-        reroot(cfg.visualizer.attr_decoder, 'prior', 'visualizer.attr_decoder.prior')
+        move(cfg.visualizer.attr_decoder, 'prior', 'visualizer.attr_decoder.prior', train_new,
+             train_old)
 
 
 def check_work_dir(work_dir):

@@ -90,14 +90,31 @@ def fmt(v, width=40):
     return [s[i:i + width] for i in range(0, len(s), width)] or ['']
 
 
-def format_rows(rows, names, width=40):
-    """The diff as a text table; long values wrap onto continuation lines."""
+def format_rows(rows, names, width=40, columns=100):
+    """The diff as a text table of at most ``columns`` characters a line; long values wrap onto
+    continuation lines. When the keys and ``names`` columns of ``width`` do not fit, the value
+    columns narrow (to no less than 20); if they still do not fit, each row is stacked: the
+    status and key on one line, then one block per config (``[A] value``, wrapped)."""
     kw = max([len(k) for k, _, _ in rows] + [3])
-    lines = [f'{"status":<8} {"key":<{kw}} ' + ' '.join(f'{n:<{width}}' for n in names)]
+    n = max(len(names), 1)
+    width = min(width, (columns - 10 - kw) // n - 1)
+    if width >= 20:
+        lines = [f'{"status":<8} {"key":<{kw}} ' + ' '.join(f'{n:<{width}}' for n in names)]
+        for key, vals, status in rows:
+            cells = [fmt(v, width) for v in vals]
+            for i in range(max(len(c) for c in cells)):
+                head = f'{status:<8} {key:<{kw}} ' if i == 0 else ' ' * (10 + kw)
+                lines.append(head + ' '.join(f'{(c[i] if i < len(c) else ""):<{width}}'
+                                             for c in cells).rstrip())
+        return '\n'.join(lines)
+    lines = ['status   key', '           [config] value']
+    indent = ' ' * 11
     for key, vals, status in rows:
-        cells = [fmt(v, width) for v in vals]
-        for i in range(max(len(c) for c in cells)):
-            head = f'{status:<8} {key:<{kw}} ' if i == 0 else ' ' * (10 + kw)
-            lines.append(head + ' '.join(f'{(c[i] if i < len(c) else ""):<{width}}'
-                                         for c in cells).rstrip())
+        keys = fmt(key, columns - 9)
+        lines.append(f'{status:<8} {keys[0]}')
+        lines += [' ' * 9 + k for k in keys[1:]]
+        for name, v in zip(names, vals):
+            label = f'{name} '
+            for i, chunk in enumerate(fmt(v, columns - len(indent) - len(label))):
+                lines.append(indent + (label if i == 0 else ' ' * len(label)) + chunk)
     return '\n'.join(lines)

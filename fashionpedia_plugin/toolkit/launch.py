@@ -12,28 +12,46 @@ import os
 import os.path as osp
 import shutil
 import tempfile
+from collections import Counter
 
 from mmengine.runner import Runner
 
 from ..apis.checkpoint import load_checkpoint_file, trust_checkpoints
-from .cli import (CLIError, check_work_dir, common_args, data_root_arg, load_config,
+from .cli import (CLIError, check_work_dir, common_args, data_args, data_root_arg, load_config,
                   trust_checkpoint_arg)
 from .schedule_scaling import describe, resolve_schedule, world_size_from_env
 
 # Long blocks that mmengine's Runner logs at start: kept in the log file, not on the console.
 FILE_ONLY = ('\n' + '-' * 60 + '\nSystem environment:', 'Config:\n',
              'Hooks will be executed in the following order')
+# mmengine's DefaultOptimWrapperConstructor logs one "paramwise_options -- NAME:KEY=VALUE" line
+# per parameter with a paramwise_cfg setting (147 for the paper configs' no decay on norms and
+# biases): in the log file only; the console gets one summary line (QuietRunner).
+PARAMWISE = 'paramwise_options -- '
 
 
 class _FileOnly(logging.Filter):
+    """Keeps :data:`FILE_ONLY` blocks and :data:`PARAMWISE` lines off a console handler;
+    ``paramwise`` counts the held-back ``KEY=VALUE`` settings."""
+
+    def __init__(self):
+        super().__init__()
+        self.paramwise = Counter()
 
     def filter(self, record):
-        return not str(record.msg).startswith(FILE_ONLY)
+        msg = str(record.msg)
+        if msg.startswith(PARAMWISE):
+            self.paramwise[msg.rsplit(':', 1)[-1]] += 1
+            return False
+        return not msg.startswith(FILE_ONLY)
 
 
 class QuietRunner(Runner):
     """mmengine's ``Runner`` whose console omits the environment, config and hook listings
-    (about 600 lines before the first useful one); the log file in work_dir keeps them."""
+    (about 600 lines before the first useful one) and the per-parameter ``paramwise_options``
+    lines of the optimizer (one summary line instead); the log file in work_dir keeps them.
+    This is the one place the tools shape mmengine's console output: a filter on this runner's
+    console handler, nothing of mmengine is patched."""
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -43,10 +61,23 @@ class QuietRunner(Runner):
 
     def build_logger(self, *args, **kwargs):
         logger = super().build_logger(*args, **kwargs)
+        self._console_filters = []
         for h in logger.handlers:
             if isinstance(h, logging.StreamHandler) and not isinstance(h, logging.FileHandler):
-                h.addFilter(_FileOnly())
+                self._console_filters.append(_FileOnly())
+                h.addFilter(self._console_filters[-1])
         return logger
+
+    def build_optim_wrapper(self, optim_wrapper):
+        built = super().build_optim_wrapper(optim_wrapper)
+        counts = self._console_filters[0].paramwise if self._console_filters else None
+        if counts:
+            settings = ', '.join(f'{k} on {n} parameters' for k, n in sorted(counts.items()))
+            self.logger.info(f'paramwise_cfg: {settings} (one line each in '
+                             f'{getattr(self.logger, "log_file", self.log_dir)})')
+        for f in self._console_filters:
+            f.paramwise.clear()
+        return built
 
 
 def build_runner(cfg):
@@ -177,7 +208,7 @@ def add_vis_backends(cfg, names, config_path):
 
 def build_train_runner(argv=None):
     args = train_parser().parse_args(argv)
-    cfg = load_config(args.config, args.cfg_options, args.data_root)
+    cfg = load_config(args.config, args.cfg_options, **data_args(args))
     setup_common(cfg, args, args.config)
     if args.vis_backend:
         add_vis_backends(cfg, args.vis_backend, args.config)
@@ -263,12 +294,27 @@ def test_parser():
         '--attr-decoder',
         help='attribute decoder JSON (written by tune_attributes.py): replaces '
         'test_evaluator.attr_decoder')
-    parser.add_argument('--show-dir', help='save prediction overlays under work_dir/timestamp/')
+    parser.add_argument(
+        '--show-dir',
+        help='save prediction overlays in work_dir/<timestamp>/SHOW_DIR (SHOW_DIR itself if '
+        'absolute); the folder is printed at the end')
     allow_partial_arg(parser)
     trust_checkpoint_arg(parser)
     data_root_arg(parser)
     common_args(parser)
     return parser
+
+
+def set_show_dir(runner, show_dir):
+    """The folder ``--show-dir`` overlays go to, absolute: ``work_dir/<timestamp>/show_dir``
+    (or ``show_dir`` itself if absolute), set on the runner's visualization hook up front, as
+    mmdet 3.3.0's ``DetVisualizationHook.after_test_iter`` would resolve it at the first test
+    iteration (joining an absolute path again leaves it as it is), so that it can be printed."""
+    folder = osp.join(runner.work_dir, runner.timestamp, show_dir)
+    for hook in runner.hooks:
+        if hasattr(hook, 'test_out_dir'):
+            hook.test_out_dir = folder
+    return folder
 
 
 def attr_scores_path(out):
@@ -286,7 +332,7 @@ def test_main(argv=None):
         raise CLIError('--attr-scores needs --out x.json')
     if args.attr_decoder and not osp.isfile(args.attr_decoder):
         raise CLIError(f'attribute decoder file not found: {args.attr_decoder}')
-    cfg = load_config(args.config, args.cfg_options, args.data_root)
+    cfg = load_config(args.config, args.cfg_options, **data_args(args))
     setup_common(cfg, args, args.config)
     cfg.load_from = args.checkpoint
     fp_metric = isinstance(cfg.test_evaluator, dict) and \
@@ -308,6 +354,7 @@ def test_main(argv=None):
     if args.show_dir:
         cfg.default_hooks.visualization.update(draw=True, test_out_dir=args.show_dir)
     runner = build_runner(cfg)
+    show_dir = set_show_dir(runner, args.show_dir) if args.show_dir else None
     check_loaded_weights(runner, args.checkpoint, args.allow_partial, loaded)
     biased = selection_warning(args.checkpoint, loaded, cfg)
     if biased:
@@ -331,5 +378,8 @@ def test_main(argv=None):
         print(f'predictions in the official results format: {args.out}')
         if args.attr_scores:
             print(f'raw attribute scores: {attr_scores_path(args.out)}')
+    if show_dir is not None and is_main_process():
+        n = len(os.listdir(show_dir)) if osp.isdir(show_dir) else 0
+        print(f'prediction overlays of {n} images: {show_dir}')
     finish_distributed()
     return 0 if metrics is not None else 1

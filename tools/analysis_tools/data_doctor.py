@@ -7,7 +7,9 @@
 Checks the rules the loader applies (the same code as FashionpediaDataset's start-up check) and
 the image files: --fast only stats them, the default reads their headers, --full decodes every
 image as the loader does and every compressed RLE mask. Prints the usable and skipped instance
-counts (by reason), the same the training log shows at start.
+counts (by reason), the same the training log shows at start; with errors also the annotations
+that have one (usable + skipped + with errors = the file's annotations), and that the dataset
+refuses the file.
 Exit code: 0 clean (warnings allowed), 1 errors found, 2 bad arguments / unreadable JSON.
 """
 import argparse
@@ -71,12 +73,28 @@ def main(argv=None):
             shown[f.kind] += 1
             if shown[f.kind] <= a.max_report:
                 print(f'  [{f.kind}] {f.message}')
-    skipped = report.skipped
-    print(f'\nusable instances: {report.usable}; skipped: {sum(skipped.values())}' +
-          (' (' + ', '.join(f'{n} {r}' for r, n in skipped.most_common()) + ')' if skipped else ''))
+    print('\n' + summary_line(report, errors))
     print(f'{"FAILED" if errors else "OK"}: {len(errors)} error(s), {len(warnings)} warning(s) '
           f'in {a.ann_file}')
     return 1 if errors else 0
+
+
+def summary_line(report, errors):
+    """``usable instances: U; skipped: S (...)``, the line the dataset logs at start; with errors
+    also the annotations that have one (neither usable nor skipped) and that the dataset refuses
+    the file: usable + skipped + with errors = the annotations of the file."""
+
+    def counts(counter):
+        return ' (' + ', '.join(f'{n} {r}' for r, n in counter.most_common()) + ')' \
+            if counter else ''
+
+    skipped, invalid = report.skipped, report.invalid
+    line = f'usable instances: {report.usable}; skipped: {sum(skipped.values())}{counts(skipped)}'
+    if invalid:
+        line += f'; with errors: {sum(invalid.values())}{counts(invalid)}'
+    if errors:
+        line += '; the dataset refuses this file until the errors are fixed'
+    return line
 
 
 if __name__ == '__main__':

@@ -1,8 +1,5 @@
 from .alignment import AlignInstanceFields
 from .formatting import PackFashionpediaInputs
-from .loading import LoadFashionpediaAnnotations, LoadFashionpediaAttributes
+from .loading import LoadFashionpediaAttributes
 
-__all__ = [
-    'AlignInstanceFields', 'LoadFashionpediaAnnotations', 'LoadFashionpediaAttributes',
-    'PackFashionpediaInputs'
-]
+__all__ = ['AlignInstanceFields', 'LoadFashionpediaAttributes', 'PackFashionpediaInputs']

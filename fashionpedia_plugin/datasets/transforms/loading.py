@@ -1,6 +1,5 @@
 """Loading of per-instance attributes next to boxes, labels and masks."""
 from mmcv.transforms import BaseTransform
-from mmdet.datasets.transforms import LoadAnnotations
 from mmdet.registry import TRANSFORMS
 
 from ... import taxonomy
@@ -26,22 +25,3 @@ class LoadFashionpediaAttributes(BaseTransform):
     def transform(self, results):
         results['gt_attributes'] = multihot_of_instances(results)
         return results
-
-
-@TRANSFORMS.register_module()
-class LoadFashionpediaAnnotations(LoadAnnotations):
-    """``LoadAnnotations`` + ``LoadFashionpediaAttributes`` in one transform (the configs here
-    use the two; this one is kept for configs written for earlier versions)."""
-
-    def __init__(self, with_attr=True, **kwargs):
-        super().__init__(**kwargs)
-        self.with_attr = with_attr
-
-    def transform(self, results):
-        results = super().transform(results)
-        if self.with_attr:
-            results['gt_attributes'] = multihot_of_instances(results)
-        return results
-
-    def __repr__(self):
-        return super().__repr__()[:-1] + f', with_attr={self.with_attr})'

@@ -1,0 +1,252 @@
+"""What new users hit in their first hour: a dataset folder with other annotation names
+(``--train-ann``/``--val-ann``), the data doctor's summary on the official prerelease sample,
+``tools/dist_*.sh`` errors, and console noise (paramwise lines, --show-dir, infer)."""
+import contextlib
+import io
+import json
+import os
+import os.path as osp
+import shutil
+import sys
+
+import pytest
+from conftest import DEMO_CONFIG, REPO, SAMPLE_ANN, TOOLS, run, tool
+
+PAPER_1X = osp.join(REPO, 'configs', 'attr-mask-rcnn',
+                    'attr-mask-rcnn_r50_fpn_lsj-1x_fashionpedia.py')
+NO_WORKERS = [
+    f'{loader}.{key}' for loader in ('train_dataloader', 'val_dataloader', 'test_dataloader')
+    for key in ('num_workers=0', 'persistent_workers=False')
+]
+
+
+@pytest.fixture(scope='module')
+def init_checkpoint(tmp_path_factory, _registered):
+    """The demo model as initialised, saved as a checkpoint: what tools/test.py and
+    tools/infer.py need to run (no training)."""
+    import torch
+    from mmdet.registry import MODELS
+    from mmengine.config import Config
+    cfg = Config.fromfile(DEMO_CONFIG)
+    model = MODELS.build(cfg.model)
+    with contextlib.redirect_stdout(io.StringIO()):  # one line per initialiser
+        model.init_weights()
+    path = str(tmp_path_factory.mktemp('ckpt') / 'init.pth')
+    torch.save(dict(state_dict=model.state_dict(), meta=dict()), path)
+    return path
+
+
+@pytest.fixture
+def renamed_sample(sample_dir, tmp_path):
+    """The official 2-image sample in a folder of its own names: ``labels/{train,val}_split.json``
+    and ``photos/``."""
+    root = tmp_path / 'my_fashionpedia'
+    (root / 'labels').mkdir(parents=True)
+    shutil.copytree(osp.join(sample_dir, 'images'), root / 'photos')
+    for name in ('train_split.json', 'val_split.json'):
+        shutil.copy(SAMPLE_ANN, root / 'labels' / name)
+    return root
+
+
+# 1. --data-root with annotation files of other names
+
+
+def test_test_tool_on_a_folder_with_other_annotation_names(renamed_sample, init_checkpoint,
+                                                           tmp_path):
+    """tools/test.py --data-root DIR --train-ann --val-ann --val-img: the dataset, the evaluator
+    and the attribute prior (the demo builds it from the train annotations) all follow; an
+    explicit --cfg-options ...ann_file outside the data root is kept as given; --show-dir says
+    where the overlays went."""
+    root = renamed_sample
+    elsewhere = tmp_path / 'elsewhere' / 'val_copy.json'
+    elsewhere.parent.mkdir()
+    shutil.copy(SAMPLE_ANN, elsewhere)
+    work = tmp_path / 'work'
+    res = tool(
+        osp.join(TOOLS, 'test.py'), DEMO_CONFIG, init_checkpoint, '--work-dir', work, '--data-root',
+        root, '--train-ann', 'labels/train_split.json', '--val-ann',
+        str(root / 'labels' / 'val_split.json'), '--val-img', 'photos', '--show-dir', 'overlays',
+        '--cfg-options', *NO_WORKERS, f'test_evaluator.ann_file={elsewhere}',
+        'model.test_cfg.rcnn.score_thr=0.0')
+    log = res.stdout + res.stderr
+    assert 'FashionpediaMetric: evaluated 2 images' in log
+    assert 'fashionpedia/segm_iouf1_AP' in log
+    assert f'{root}/labels/val_split.json: usable instances' in log  # the dataset's file
+    assert 'error' not in res.stderr.lower()
+    dumped = ''.join(
+        open(
+            next(
+                osp.join(work, d, f'{d}.log') for d in os.listdir(work)
+                if osp.isdir(osp.join(work, d)))).read().split())  # the config, wrapped by yapf
+    assert f"ann_file='{elsewhere}'" in dumped  # the evaluator read the explicit file
+    assert f"prior='{root}/labels/train_split.json'" in dumped
+    # the overlays folder, printed once at the end, holds one overlay per image
+    line = [ln for ln in res.stdout.splitlines() if ln.startswith('prediction overlays')]
+    assert len(line) == 1 and res.stdout.strip().splitlines()[-1] == line[0]
+    folder = line[0].split(': ', 1)[1]
+    assert osp.isabs(folder) and folder.startswith(str(work)) and folder.endswith('/overlays')
+    assert sorted(os.listdir(folder)) == sorted(os.listdir(root / 'photos'))
+
+
+def test_explicit_evaluator_ann_file_with_data_root_is_accepted(renamed_sample):
+    """The reported command: --data-root DIR --cfg-options val_evaluator.ann_file=DIR/x.json was
+    refused as "not under the config's data_root"; it is kept as given, under the root or not,
+    and the train and val datasets build from the folder with the flags."""
+    from fashionpedia_plugin.toolkit.launch import build_train_runner
+    root = str(renamed_sample)
+    ann = f'{root}/labels/val_split.json'
+    runner = build_train_runner([
+        DEMO_CONFIG, '--work-dir', f'{root}/work', '--data-root', root, '--train-ann',
+        'labels/train_split.json', '--val-ann', 'labels/val_split.json', '--train-img', 'photos/',
+        '--val-img', 'photos', '--cfg-options', *NO_WORKERS, f'val_evaluator.ann_file={ann}',
+        'train_dataloader.dataset.filter_cfg.min_size=0'
+    ])
+    cfg = runner.cfg
+    assert cfg.val_evaluator.ann_file == ann
+    assert cfg.test_evaluator.ann_file == ann
+    assert cfg.val_evaluator.attr_decoder.prior == f'{root}/labels/train_split.json'
+    assert cfg.visualizer.attr_decoder.prior == f'{root}/labels/train_split.json'
+    for loader in ('train_dataloader', 'val_dataloader'):
+        ds = runner.build_dataloader(cfg[loader]).dataset
+        ds = getattr(ds, 'dataset', ds)
+        assert len(ds) == 2 and ds.data_prefix['img'] == f'{root}/photos/', loader
+    # outside the data root, without the flags
+    from fashionpedia_plugin.toolkit.cli import load_config
+    cfg = load_config(DEMO_CONFIG, {'val_evaluator.ann_file': SAMPLE_ANN}, data_root=root)
+    assert cfg.val_evaluator.ann_file == SAMPLE_ANN
+
+
+def test_missing_annotation_flag_file_is_one_line(renamed_sample):
+    res = run([
+        sys.executable,
+        osp.join(TOOLS, 'train.py'), DEMO_CONFIG, '--data-root',
+        str(renamed_sample), '--val-ann', 'labels/nope.json'
+    ],
+              check=False)
+    assert res.returncode == 2 and 'Traceback' not in res.stderr
+    assert res.stderr.strip().splitlines()[-1] == (
+        f'error: --val-ann labels/nope.json: {renamed_sample}/labels/nope.json not found '
+        f'(relative to the data root {renamed_sample}/; or give an absolute path)')
+
+
+# 2. the data doctor's summary agrees with its findings
+
+
+def test_doctor_summary_on_the_official_prerelease_sample(sample_dir):
+    """sample_prerelease.json has no bbox on its 12 annotations: 12 errors, so none is usable
+    and the dataset refuses the file; the summary says so, and its counts add up."""
+    from mmdet.registry import DATASETS
+
+    from fashionpedia_plugin.datasets import FashionpediaDataError
+    ann = osp.join(sample_dir, 'sample_prerelease.json')
+    res = tool(
+        osp.join(TOOLS, 'analysis_tools', 'data_doctor.py'),
+        ann,
+        osp.join(sample_dir, 'images'),
+        check=False)
+    assert res.returncode == 1
+    assert 'ERRORS: 2 unknown category, 12 malformed bbox' in res.stdout
+    summary = [ln for ln in res.stdout.splitlines() if ln.startswith('usable instances')]
+    assert summary == [
+        'usable instances: 0; skipped: 0; with errors: 12 (12 malformed bbox); the dataset '
+        'refuses this file until the errors are fixed'
+    ]
+    assert len(json.load(open(ann))['annotations']) == 12
+    with pytest.raises(FashionpediaDataError, match='malformed|bbox'):
+        DATASETS.build(
+            dict(
+                type='FashionpediaDataset',
+                ann_file=ann,
+                data_prefix=dict(img=osp.join(sample_dir, 'images') + '/'),
+                pipeline=[]))
+
+
+# 3. tools/dist_train.sh: the tool's error, once, last
+
+
+def _dist(script, args, port):
+    env = dict(os.environ, PYTHON=sys.executable, PORT=str(port), OMP_NUM_THREADS='1')
+    return run(['bash', osp.join(TOOLS, script), *map(str, args)], env=env, check=False)
+
+
+def test_dist_train_refused_option_prints_the_error_once_and_last(tmp_path):
+    res = _dist('dist_train.sh',
+                [DEMO_CONFIG, 2, '--work-dir', tmp_path, '--cfg-options', 'data_root=/other/'],
+                29400 + os.getpid() % 200)
+    out = (res.stdout + res.stderr).strip().splitlines()
+    assert res.returncode == 2, out[-20:]
+    errors = [ln for ln in out if ln.startswith('error:')]
+    assert len(errors) == 1 and out[-1] == errors[0], out[-20:]
+    assert errors[0].startswith('error: --cfg-options data_root=/other/ changes only the variable')
+    text = '\n'.join(out)
+    assert 'Traceback' not in text and 'ChildFailedError' not in text, text[-3000:]
+    assert 'failed (exitcode' not in text
+
+
+@pytest.mark.slow
+def test_dist_test_two_processes_logs_no_error(synthetic_root, init_checkpoint, tmp_path):
+    """A correct 2-process run (dist_test.sh, gloo) evaluates every image once and logs no
+    ERROR. An untrained model detects nothing: FashionpediaMetric reports AP 0 with a warning
+    (its fast COCO path used to log mmdet's "The testing results of the whole dataset is
+    empty." as an ERROR as well)."""
+    res = _dist('dist_test.sh', [
+        DEMO_CONFIG, init_checkpoint, 2, '--work-dir', tmp_path, '--data-root', synthetic_root,
+        '--cfg-options', 'test_dataloader.num_workers=0', 'test_dataloader.persistent_workers=False'
+    ], 29600 + os.getpid() % 200)
+    out = res.stdout + res.stderr
+    assert res.returncode == 0, out[-3000:]
+    assert out.count('FashionpediaMetric: evaluated 6 images') == 1
+    assert 'Traceback' not in out
+    errors = [ln for ln in out.splitlines() if ' - ERROR - ' in ln]
+    assert not errors, errors
+    assert 'No bbox predictions on the whole dataset: AP = 0.' in out
+
+
+# 4. console noise
+
+
+def test_paper_config_console_has_no_paramwise_lines(synthetic_root, tmp_path):
+    """mmengine logs one paramwise_options line per parameter (163 for the paper config): the
+    console gets one summary line, the log file keeps them."""
+    res = tool(
+        osp.join(TOOLS, 'train.py'), PAPER_1X, '--work-dir', tmp_path, '--keep-schedule',
+        '--data-root', synthetic_root, '--cfg-options', *NO_WORKERS, 'train_cfg.max_iters=0',
+        'model.backbone.init_cfg=None', 'train_dataloader.batch_size=1')
+    console = res.stdout + res.stderr
+    assert 'paramwise_options --' not in console
+    (log, ) = [
+        osp.join(tmp_path, d, f'{d}.log') for d in os.listdir(tmp_path)
+        if osp.isdir(osp.join(tmp_path, d))
+    ]
+    n = open(log).read().count('paramwise_options -- ')
+    assert n > 100  # no decay on every norm and bias
+    summary = [ln for ln in console.splitlines() if 'paramwise_cfg: ' in ln]
+    assert len(summary) == 1, summary
+    assert f'paramwise_cfg: weight_decay=0.0 on {n} parameters (one line each in {log})' in \
+        summary[0]
+
+
+def test_infer_help_shows_defaults():
+    out = tool(osp.join(TOOLS, 'infer.py'), '--help').stdout
+    for default in ('(default: work_dirs/infer)', '(default: 0.3)', '(default: cpu)',
+                    "(default: ['instances'])"):
+        assert default in ' '.join(out.split()), default
+
+
+def test_infer_logs_no_registry_scope_warning(sample_dir, init_checkpoint, tmp_path):
+    img = osp.join(sample_dir, 'images', sorted(os.listdir(osp.join(sample_dir, 'images')))[0])
+    res = tool(
+        osp.join(TOOLS, 'infer.py'), img, DEMO_CONFIG, init_checkpoint, '--out-dir', tmp_path,
+        '--score-thr', '0.0', '--cfg-options', 'visualizer.attr_decoder.prior=None',
+        'test_evaluator.attr_decoder.prior=None')
+    out = res.stdout + res.stderr
+    assert 'scope' not in out.lower(), out[-3000:]
+    assert 'done' in res.stdout.splitlines()[-1]
+
+
+def test_config_diff_fits_100_columns():
+    res = tool(osp.join(TOOLS, 'analysis_tools', 'config_diff.py'), PAPER_1X, DEMO_CONFIG)
+    lines = res.stdout.splitlines()
+    assert max(len(ln) for ln in lines) <= 100, max(lines, key=len)
+    text = res.stdout
+    assert 'optim_wrapper.optimizer.weight_decay' in text and '4e-05' in text
