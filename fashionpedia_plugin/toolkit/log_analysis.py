@@ -232,6 +232,15 @@ def _columns(rows, keys=None, all_metrics=False):
     return cols
 
 
+def _render(header, lines, fmt):
+    """A table as Markdown or CSV (commas inside cells become semicolons)."""
+    if fmt == 'csv':
+        return '\n'.join(','.join(c.replace(',', ';') for c in row) for row in [header] + lines)
+    out = ['| ' + ' | '.join(header) + ' |', '|' + '---|' * len(header)]
+    out += ['| ' + ' | '.join(row) + ' |' for row in lines]
+    return '\n'.join(out)
+
+
 def summary_table(rows, fmt='md', keys=None, all_metrics=False):
     """One row per run: iterations, train time, peak memory, then the headline metrics (best
     with its iteration, and last), or ``keys``, or every validation metric (``all_metrics``)."""
@@ -258,11 +267,7 @@ def summary_table(rows, fmt='md', keys=None, all_metrics=False):
             else:
                 cells.append(f'{m["last"]:.4f}')
         lines.append(cells)
-    if fmt == 'csv':
-        return '\n'.join(','.join(c.replace(',', ';') for c in row) for row in [header] + lines)
-    out = ['| ' + ' | '.join(header) + ' |', '|' + '---|' * len(header)]
-    out += ['| ' + ' | '.join(row) + ' |' for row in lines]
-    return '\n'.join(out)
+    return _render(header, lines, fmt)
 
 
 def group_table(rows, groups, fmt='md', keys=None, all_metrics=False):
@@ -289,11 +294,7 @@ def group_table(rows, groups, fmt='md', keys=None, all_metrics=False):
             else:
                 cells.append(f'{vals.mean():.4f} +- {vals.std(ddof=1):.4f} (n={len(vals)})')
         lines.append(cells)
-    if fmt == 'csv':
-        return '\n'.join(','.join(c.replace(',', ';') for c in row) for row in [header] + lines)
-    out = ['| ' + ' | '.join(header) + ' |', '|' + '---|' * len(header)]
-    out += ['| ' + ' | '.join(row) + ' |' for row in lines]
-    return '\n'.join(out)
+    return _render(header, lines, fmt)
 
 
 def _group_series(runs, key, smooth_window):
