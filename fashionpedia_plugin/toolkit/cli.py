@@ -201,13 +201,6 @@ SPLIT_LOADERS = dict(train=('train_dataloader', ), val=('val_dataloader', 'test_
 LOADER_EVALUATOR = dict(val_dataloader='val_evaluator', test_dataloader='test_evaluator')
 
 
-def set_data_root(cfg, data_root, explicit=()):
-    """``data_root`` of every dataloader's dataset; evaluator ``ann_file`` s and attribute
-    priors under the old root moved to the new one (one elsewhere is an error: which root it
-    means is not known), except the keys ``explicit`` names (set by ``--cfg-options``)."""
-    set_data_layout(cfg, data_root, explicit=explicit)
-
-
 def _dataset(cfg, loader):
     """The dataset config of ``loader`` inside dataset wrappers (RepeatDataset, ...), or None."""
     ds = (cfg.get(loader) or {}).get('dataset')
@@ -293,13 +286,13 @@ def set_data_layout(cfg, data_root=None, ann=None, img=None, explicit=()):
                            f'--cfg-options {where}=...')
         owner[key] = data_root + path[len(root):].lstrip('/')
 
-    train_old, train_new = old_ann.get('train_dataloader'), new_ann.get('train_dataloader')
+    # no train annotation file: a prior is only re-rooted
+    train_old, train_new = old_ann.get('train_dataloader', ''), new_ann.get('train_dataloader')
 
     def evaluators(name):
         ev = cfg.get(name)
         return ev if isinstance(ev, list) else [ev] if ev else []
 
-    train_old = train_old or ''  # (no train annotation file: a prior is only re-rooted)
     for loader, name in LOADER_EVALUATOR.items():
         for e in evaluators(name):
             move(e, 'ann_file', f'{name}.ann_file', new_ann.get(loader))
