@@ -18,6 +18,7 @@ from .. import taxonomy
 from ..datasets.attribute_prior import load_attribute_prior
 from ..datasets.validation import FashionpediaDataError, load_annotation_json, load_json
 from ..evaluation.functional import FashionpediaEval
+from ..evaluation.functional.fp_columns import load_results
 from ..models.task_modules import AttributeDecoder
 
 # down to 0.002: with the official target (mean over RoIs x 294 attributes) the demo model's best
@@ -56,10 +57,9 @@ class ScoreDump:
             self.coco_gt = COCO()
             self.coco_gt.dataset = gt
             self.coco_gt.createIndex()
-            for r in results:
-                r.setdefault('attribute_ids', [])
-            self.coco_dt = self.coco_gt.loadRes(results)
-        self.anns = [self.coco_dt.anns[i + 1] for i in range(len(results))]  # loadRes ids 1..M
+        # loaded once as columns (as COCO.loadRes would); each decoding swaps the attributes
+        self.columns = load_results(self.coco_gt, results, iou_type)
+        self.num_results = len(results)
         self.scores = scores.astype(np.float32)
         self.category_ids = np.array([r['category_id'] for r in results])
         self.iou_type = iou_type
@@ -68,9 +68,9 @@ class ScoreDump:
 
     def evaluate(self, decoder):
         """The three views (``iou+f1``, ``iou``, ``f1``) with ``decoder``'s attribute ids."""
-        for ann, ids in zip(self.anns, decoder.decode(self.scores, self.category_ids)):
-            ann['attribute_ids'] = ids
-        return FashionpediaEval(self.coco_gt, self.coco_dt, self.iou_type, self._iou_cache).run()
+        keep = decoder.keep_mask(self.scores, self.category_ids)
+        dt = self.columns.with_attribute_mask(keep, taxonomy.ATTRIBUTE_IDS)
+        return FashionpediaEval(self.coco_gt, dt, self.iou_type, self._iou_cache).run()
 
 
 def evaluate_decoders(dump, specs):

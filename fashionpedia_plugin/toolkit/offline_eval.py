@@ -4,6 +4,7 @@ import io
 
 from ..datasets.validation import FashionpediaDataError, load_json
 from ..evaluation.functional import FashionpediaEval
+from ..evaluation.functional.fp_columns import load_results
 
 VIEWS = ('iou+f1', 'iou', 'f1')
 
@@ -72,11 +73,12 @@ def evaluate_files(ann_file,
         coco_gt = COCO()
         coco_gt.dataset = gt
         coco_gt.createIndex()
-        coco_dt = coco_gt.loadRes(results)
-    ev = FashionpediaEval(coco_gt, coco_dt, iou_type)
+    ev = FashionpediaEval(coco_gt, load_results(coco_gt, results, iou_type), iou_type)
     views = ev.run()
     if report or heatmap:
         from . import attribute_report as ar
+        with contextlib.redirect_stdout(io.StringIO()):
+            coco_dt = coco_gt.loadRes(results)
         pairs = ar.match_pairs(coco_gt, coco_dt, iou_type)
         if report:
             names = [c['name'] for c in coco_gt.loadCats(ev.params.catIds)]
@@ -114,9 +116,7 @@ def bootstrap_files(ann_file,
     for path in results_files:
         results = load_json(path, 'results file')
         no_attr.append(_check_results(gt, ann_file, results, path, iou_type, missing_attributes))
-        with contextlib.redirect_stdout(io.StringIO()):
-            coco_dt = coco_gt.loadRes(results)
-        ev = FashionpediaEval(coco_gt, coco_dt, iou_type)
+        ev = FashionpediaEval(coco_gt, load_results(coco_gt, results, iou_type), iou_type)
         views.append(ev.run())
         evaluators.append(ev)
     return paired_bootstrap(evaluators, num_resamples, seed), views, no_attr

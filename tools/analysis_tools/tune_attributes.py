@@ -55,7 +55,7 @@ def main(argv=None):
             print(f'{name[-60:]:<60} {views["iou+f1"]["AP"]:>10.4f} {views["f1"]["AP"]:>7.4f} '
                   f'{views["iou"]["AP"]:>7.4f}')
         return 0
-    print(f'calibrating on {a.ann_file} ({dump.num_images} images, {len(dump.anns)} '
+    print(f'calibrating on {a.ann_file} ({dump.num_images} images, {dump.num_results} '
           f'detections): tune on a split you do not report (e.g. a train subset)')
     if 'val' in osp.basename(a.ann_file) or 'test' in osp.basename(a.ann_file):
         print(

@@ -27,13 +27,13 @@ Quirks reproduced on purpose (parity is tested against the official package):
 """
 import hashlib
 from collections import OrderedDict
-from itertools import chain
 
 import numpy as np
 from pycocotools.cocoeval import Params
 
 from ... import taxonomy
 from . import fp_kernels as kern
+from .fp_columns import Columns, ground_truth_columns
 
 CATS_WITH_ATTRIBUTES = taxonomy.CATEGORIES_WITH_ATTRIBUTES_EVAL_ORDER
 SUPER_CLASSES = tuple(taxonomy.SUPER_CLASSES)  # outerwear 0-12, accessory 13-26, part 27-45
@@ -82,8 +82,9 @@ class FashionpediaEval:
 
     Args:
         coco_gt (pycocotools.coco.COCO): ground truth with an ``attributes`` list.
-        coco_dt (pycocotools.coco.COCO): ``coco_gt.loadRes(results)``; each result has
-            ``attribute_ids``.
+        coco_dt (pycocotools.coco.COCO | Columns): ``coco_gt.loadRes(results)``, or
+            ``fp_columns.load_results(coco_gt, results, iou_type)`` (the same, without building
+            a ``COCO``); each result has ``attribute_ids``.
         iou_type (str): ``'segm'`` or ``'bbox'``.
         iou_cache (dict | None): reuse the IoUs of an earlier evaluation of the same detections
             in the same order (only ``attribute_ids`` may differ; checked by a hash of the
@@ -107,59 +108,48 @@ class FashionpediaEval:
         self.match = None
 
     # -- flattening ------------------------------------------------------------------------
-    def _select(self, coco, img_ids, cat_ids):
-        """Annotations of the evaluated images/categories, as ``COCOeval._prepare`` loads them:
-        ``(anns, image position, category position)``."""
-        anns = coco.dataset.get('annotations', [])
-        img = np.fromiter((a['image_id'] for a in anns), np.int64, len(anns))
-        cat = np.fromiter((a['category_id'] for a in anns), np.int64, len(anns))
+    def _columns(self):
+        gt = ground_truth_columns(self.coco_gt, self.iou_type)
+        dt = self.coco_dt
+        if not isinstance(dt, Columns):
+            dt = Columns.from_coco(dt, self.iou_type)
+        return gt, dt
+
+    @staticmethod
+    def _select(cols, img_ids, cat_ids):
+        """Positions of the annotations of the evaluated images/categories (as
+        ``COCOeval._prepare`` loads them), their image and category positions."""
+        img, cat = cols.image_id, cols.category_id
         ip = np.minimum(np.searchsorted(img_ids, img), len(img_ids) - 1)
         cp = np.minimum(np.searchsorted(cat_ids, cat), len(cat_ids) - 1)
         keep = np.flatnonzero((img_ids[ip] == img) & (cat_ids[cp] == cat))
-        return [anns[i] for i in keep], ip[keep], cp[keep]
+        return keep, ip[keep], cp[keep]
 
-    def _attributes(self, anns, cats, which):
+    def _attributes(self, cols, cats, which):
         """CSR (sorted unique indices, offsets) of each annotation's attributes."""
-        lists = [a.get('attribute_ids', ()) for a in anns]
-        lens = np.fromiter(map(len, lists), np.int64, len(lists))
-        flat = np.fromiter(chain.from_iterable(lists), np.int64, int(lens.sum()))
+        flat, offsets = cols.attr_ids, cols.attr_off
         order = np.argsort(self.attr_ids, kind='stable')
         sorted_ids = self.attr_ids[order]
         pos = np.minimum(np.searchsorted(sorted_ids, flat), max(len(sorted_ids) - 1, 0))
         known = sorted_ids[pos] == flat if len(sorted_ids) else np.zeros(len(flat), bool)
-        owner = np.repeat(np.arange(len(anns)), lens)
+        owner = np.repeat(np.arange(len(cols)), np.diff(offsets))
         with_attr = np.isin(cats[owner], list(CATS_WITH_ATTRIBUTES))
         bad = np.flatnonzero(~known & with_attr)
         if len(bad):
-            ann = anns[owner[bad[0]]]
-            raise ValueError(f'{which} annotation id {ann.get("id")} (image {ann.get("image_id")}) '
+            i = owner[bad[0]]
+            raise ValueError(f'{which} annotation id {cols.id[i]} (image {cols.image_id[i]}) '
                              f'has attribute id {flat[bad[0]]}, absent from the ground-truth '
                              f'attribute list ({len(bad)} such attribute ids)')
         idx = np.where(known, order[pos] if len(order) else 0, -1 - np.arange(len(flat)))
-        return kern.unique_segments(idx.astype(np.int64), np.concatenate([[0], np.cumsum(lens)]))
+        return kern.unique_segments(idx.astype(np.int64), offsets)
 
-    def _shapes(self, anns, coco, needed):
-        """``(boxes or mask x ranges, (h, w), counts, starts, ends)``: boxes (bbox) or the x range,
-        size and decoded RLE counts of each mask (segm); masks that meet no pair (``needed``
-        False) are not decoded."""
-        n = len(anns)
+    def _shapes(self, cols):
+        """``(boxes or mask x ranges, (h, w), counts, starts, ends)`` for ``pair_ious``."""
+        n = len(cols)
         if self.iou_type == 'bbox':
-            boxes = np.fromiter(chain.from_iterable(a['bbox'] for a in anns), np.float64, 4 * n)
             none = np.zeros(n, np.int64)
-            return boxes.reshape(n, 4), np.zeros((n, 2), np.int64), none[:1], none, none
-        strings, hw = [b''] * n, np.zeros((n, 2), np.int64)
-        for i in np.flatnonzero(needed).tolist():
-            seg = anns[i]['segmentation']
-            if not (isinstance(seg, dict) and isinstance(seg.get('counts'), (str, bytes))):
-                seg = coco.annToRLE(anns[i])  # polygons and uncompressed RLE, as COCOeval._toMask
-            c = seg['counts']
-            strings[i] = c.encode() if isinstance(c, str) else c
-            hw[i] = seg['size']
-        buf = np.frombuffer(b''.join(strings), np.uint8)
-        offsets = np.concatenate([[0], np.cumsum([len(c) for c in strings])]).astype(np.int64)
-        counts, starts, ends = kern.decode_rle_strings(buf, offsets)
-        xs, xe = kern.rle_columns(counts, starts, ends, hw[:, 0])
-        return np.stack([xs, xe], 1), hw, counts, starts, ends
+            return cols.box, np.zeros((n, 2), np.int64), none[:1], none, none
+        return cols.xr, cols.hw, cols.counts, cols.starts, cols.ends
 
     def _flatten(self):
         p = self.params
@@ -167,25 +157,26 @@ class FashionpediaEval:
         cat_ids = np.unique(np.asarray(p.catIds, np.int64))
         p.imgIds, p.catIds, p.maxDets = img_ids.tolist(), cat_ids.tolist(), sorted(p.maxDets)
         n_img = len(img_ids)
-        gts, g_img, g_cat = self._select(self.coco_gt, img_ids, cat_ids)
-        dts, d_img, d_cat = self._select(self.coco_dt, img_ids, cat_ids)
+        gt_cols, dt_cols = self._columns()
+        g_pos, g_img, g_cat = self._select(gt_cols, img_ids, cat_ids)
+        d_pos, d_img, d_cat = self._select(dt_cols, img_ids, cat_ids)
         # groups (category, image); detections by score within a group (stable), top maxDets[-1]
         g_key, d_key = g_cat * n_img + g_img, d_cat * n_img + d_img
-        score = np.fromiter((d['score'] for d in dts), np.float64, len(dts))
-        d_order = np.lexsort((np.arange(len(dts)), -score, d_key))
+        score = dt_cols.score[d_pos]
+        d_order = np.lexsort((np.arange(len(d_pos)), -score, d_key))
         keys = np.union1d(g_key, d_key)
         start = np.searchsorted(d_key[d_order], keys)
-        rank = np.arange(len(dts)) - np.repeat(start, np.diff(np.append(start, len(dts))))
+        rank = np.arange(len(d_pos)) - np.repeat(start, np.diff(np.append(start, len(d_pos))))
         keep = rank < p.maxDets[-1]
         d_order, rank = d_order[keep], rank[keep]
         g_order = np.argsort(g_key, kind='stable')
-        gts, dts = [gts[i] for i in g_order], [dts[i] for i in d_order]
-        grp_dt = np.append(np.searchsorted(d_key[d_order], keys), len(dts)).astype(np.int64)
-        grp_gt = np.append(np.searchsorted(g_key[g_order], keys), len(gts)).astype(np.int64)
+        n_gt, n_dt = len(g_order), len(d_order)
+        grp_dt = np.append(np.searchsorted(d_key[d_order], keys), n_dt).astype(np.int64)
+        grp_gt = np.append(np.searchsorted(g_key[g_order], keys), n_gt).astype(np.int64)
         grp_cat, grp_img = keys // max(n_img, 1), keys % max(n_img, 1)
         m = dict(
-            gts=gts,
-            dts=dts,
+            gt=gt_cols.take(g_pos[g_order]),
+            dt=dt_cols.take(d_pos[d_order]),
             n_img=n_img,
             rank=rank.astype(np.int64),
             score=score[d_order],
@@ -204,47 +195,42 @@ class FashionpediaEval:
         return m
 
     def _pair_ious(self, m):
-        gts, dts = m['gts'], m['dts']
-        crowd = np.array([bool(g.get('iscrowd', 0)) for g in gts], bool)
+        gt, dt = m['gt'], m['dt']
         key = None
         if self.iou_cache is not None:  # same detections in the same order: same IoUs
-            ids = np.array([d['id'] for d in dts], np.int64)
             key = hashlib.sha1(b''.join(x.tobytes()
-                                        for x in (ids, m['grp_dt'], m['grp_gt']))).hexdigest()
+                                        for x in (dt.id, m['grp_dt'], m['grp_gt']))).hexdigest()
             if self.iou_cache.get('key') == key:
-                return self.iou_cache['ious'], crowd
-        paired = np.diff(m['grp_dt']) * np.diff(m['grp_gt']) > 0
-        dt = self._shapes(dts, self.coco_dt, np.repeat(paired, np.diff(m['grp_dt'])))
-        gt = self._shapes(gts, self.coco_gt, np.repeat(paired, np.diff(m['grp_gt'])))
+                return self.iou_cache['ious']
+        d, g = self._shapes(dt), self._shapes(gt)
         ious = kern.pair_ious(m['grp_dt'], m['grp_gt'], m['pair_off'], self.iou_type == 'segm',
-                              dt[2], dt[3], dt[4], dt[1], dt[0], gt[2], gt[3], gt[4], gt[1], gt[0],
-                              crowd)
+                              d[2], d[3], d[4], d[1], d[0], g[2], g[3], g[4], g[1], g[0], gt.crowd)
         if key is not None:
             self.iou_cache.update(key=key, ious=ious)
-        return ious, crowd
+        return ious
 
     def evaluate(self):
         """Per image/category/area-range matching of every threshold pair (``self.match``)."""
         p = self.params
         m = self._flatten()
-        gts, dts = m['gts'], m['dts']
-        ious, crowd = self._pair_ious(m)
-        dt_attr, dt_attr_off = self._attributes(dts, m['d_cat'], 'detection')
-        gt_attr, gt_attr_off = self._attributes(gts, m['g_cat'], 'ground-truth')
+        gt, dt = m['gt'], m['dt']
+        ious = self._pair_ious(m)
+        dt_attr, dt_attr_off = self._attributes(dt, m['d_cat'], 'detection')
+        gt_attr, gt_attr_off = self._attributes(gt, m['g_cat'], 'ground-truth')
         f1s = kern.pair_f1s(m['grp_dt'], m['grp_gt'], m['pair_off'], m['grp_attr'], dt_attr,
                             dt_attr_off, gt_attr, gt_attr_off, len(self.attr_ids))
         lo = np.array([r[0] for r in p.areaRng], np.float64)
         hi = np.array([r[1] for r in p.areaRng], np.float64)
-        m['state'], m['num_gt'] = kern.match_groups(
-            m['grp_dt'], m['grp_gt'], m['pair_off'], m['grp_attr'], ious, f1s,
-            np.fromiter((g['area'] for g in gts), np.float64, len(gts)), crowd, crowd,
-            np.fromiter((g['id'] for g in gts), np.int64, len(gts)),
-            np.fromiter((d['area'] for d in dts), np.float64, len(dts)), lo, hi,
-            np.asarray(p.iouThrs, np.float64), self.f1_thrs)
+        # outputs allocated by numpy (huge pages; see fp_kernels.decode_rle_strings)
+        m['state'] = np.zeros((len(lo), len(p.iouThrs), len(self.f1_thrs) + 1, len(dt)), np.int8)
+        m['num_gt'] = np.zeros((len(m['grp_cat']), len(lo)), np.int64)
+        kern.match_groups(m['grp_dt'], m['grp_gt'], m['pair_off'], m['grp_attr'], ious, f1s,
+                          gt.area, gt.crowd, gt.crowd, gt.id, dt.area, lo, hi,
+                          np.asarray(p.iouThrs, np.float64), self.f1_thrs, m['state'], m['num_gt'])
         # each category's detections by score; ties: image order, then rank (official concat)
         m['order'] = np.lexsort((m['rank'], m['d_img'], -m['score'], m['d_cat'])).astype(np.int64)
         m['cat_ptr'] = np.searchsorted(m['d_cat'][m['order']], np.arange(len(p.catIds) + 1))
-        m['gts'] = m['dts'] = None  # the arrays are all that accumulate and bootstrap need
+        m['gt'] = m['dt'] = None  # the arrays are all that accumulate and bootstrap need
         self.match = m
 
     def accumulate(self, weights=None):
@@ -253,12 +239,14 @@ class FashionpediaEval:
         (images,): each image counted that many times (default 1)."""
         p, m = self.params, self.match
         w = np.ones(m['n_img']) if weights is None else np.asarray(weights, np.float64)
-        precision, recall = kern.accumulate(m['order'], m['cat_ptr'].astype(np.int64), m['rank'],
-                                            m['d_img'], m['state'], m['grp_cat'], m['grp_img'],
-                                            m['num_gt'], m['cat_attr'],
-                                            np.asarray(p.maxDets, np.int64),
-                                            np.asarray(p.recThrs, np.float64), w,
-                                            np.arange(len(p.areaRng), dtype=np.int64))
+        T, F1 = m['state'].shape[1:3]
+        K, A, M = len(p.catIds), len(p.areaRng), len(p.maxDets)
+        precision = np.full((T, F1, len(p.recThrs), K, A, M), -1.0)
+        recall = np.full((T, F1, K, A, M), -1.0)
+        kern.accumulate(m['order'], m['cat_ptr'].astype(np.int64), m['rank'], m['d_img'],
+                        m['state'], m['grp_cat'], m['grp_img'], m['num_gt'], m['cat_attr'],
+                        np.asarray(p.maxDets, np.int64), np.asarray(p.recThrs, np.float64), w,
+                        np.arange(A, dtype=np.int64), precision, recall)
         self._slices = {}
         self.eval = dict(
             precision=precision[:, :-1],

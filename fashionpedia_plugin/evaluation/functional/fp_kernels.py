@@ -4,8 +4,8 @@ accumulation.
 
 Each kernel is a line-by-line port of the C or Python it replaces, so that every float is the
 same operation on the same operands (the parity tests compare with ``FPEval`` and ``COCOeval``):
-- ``decode_rle_strings``, ``rle_bboxes``, ``rle_iou``, ``box_iou``: pycocotools ``maskApi.c``
-  (``rleFrString``, ``rleToBbox``, ``rleIou``, ``bbIou``);
+- ``decode_rle_strings``, ``rle_bbox``, ``rle_areas``, ``rle_iou``, ``box_iou``: pycocotools
+  ``maskApi.c`` (``rleFrString``, ``rleToBbox``, ``rleArea``, ``rleIou``, ``bbIou``);
 - ``pair_f1``: sklearn ``f1_score(average='macro')`` on two 0/1 vectors (see ``binary_macro_f1``);
 - ``match_groups``: ``COCOeval.evaluateImg`` and ``FPEval.evaluateImg``;
 - ``accumulate``: ``COCOeval.accumulate`` / ``FPEval.accumulate``, with per-image weights (all 1:
@@ -25,15 +25,24 @@ FP, TP, IGNORED = 0, 1, 2
 
 
 @pjit
-def decode_rle_strings(buf, offsets):
-    """COCO compressed RLE strings (concatenated bytes) -> counts (int64) and each mask's
-    ``[start, end)`` in them (string i decodes into ``counts[offsets[i]:]``: never more counts
-    than characters)."""
+def _rle_lengths(buf, offsets):
+    """Number of counts in each COCO compressed RLE string (a count ends at a byte without the
+    continuation bit 0x20)."""
     n = len(offsets) - 1
-    counts = np.empty(len(buf), np.int64)
-    ends = np.empty(n, np.int64)
+    lens = np.zeros(n, np.int64)
     for i in numba.prange(n):
-        p, end, m = offsets[i], offsets[i + 1], offsets[i]
+        for p in range(offsets[i], offsets[i + 1]):
+            if not ((np.int64(buf[p]) - 48) & 0x20):
+                lens[i] += 1
+    return lens
+
+
+@pjit
+def _rle_decode_into(buf, offsets, starts, counts):
+    """``rleFrString`` of each string i into ``counts[starts[i]:]``."""
+    for i in numba.prange(len(offsets) - 1):
+        p, end, m = offsets[i], offsets[i + 1], 0
+        s = starts[i]
         while p < end:
             x, k, more = 0, 0, 1
             while more:
@@ -44,12 +53,22 @@ def decode_rle_strings(buf, offsets):
                 k += 1
                 if not more and (c & 0x10):
                     x |= np.int64(-1) << (5 * k)
-            if m - offsets[i] > 2:
-                x += counts[m - 2]
-            counts[m] = x
+            if m > 2:
+                x += counts[s + m - 2]
+            counts[s + m] = x
             m += 1
-        ends[i] = m
-    return counts, offsets[:-1].copy(), ends
+
+
+def decode_rle_strings(buf, offsets):
+    """COCO compressed RLE strings (concatenated bytes, string i = ``buf[offsets[i]:offsets[i +
+    1]]``) -> counts (int64) and each mask's ``[start, end)`` in them. The output is allocated
+    by numpy (which asks for huge pages: an evaluation allocates tens of MB, and first touching
+    them page by page cost more than decoding)."""
+    ends = np.cumsum(_rle_lengths(buf, offsets))
+    starts = np.concatenate([[0], ends[:-1]]).astype(np.int64)
+    counts = np.empty(int(ends[-1]) if len(ends) else 0, np.int64)
+    _rle_decode_into(buf, offsets, starts, counts)
+    return counts, starts, ends
 
 
 @njit
@@ -71,6 +90,16 @@ def rle_bbox(counts, s, e, h):
             ys, ye = 0, h - 1
         xs, xe, ys, ye = min(xs, x), max(xe, x), min(ys, y), max(ye, y)
     out[0], out[1], out[2], out[3] = xs, ys, xe - xs + 1, ye - ys + 1
+    return out
+
+
+@njit
+def rle_areas(counts, starts, ends):
+    """``rleArea`` of each mask: the sum of its odd runs (int64 (n,))."""
+    out = np.zeros(len(starts), np.int64)
+    for i in range(len(starts)):
+        for j in range(starts[i] + 1, ends[i], 2):
+            out[i] += counts[j]
     return out
 
 
@@ -251,28 +280,64 @@ def _greedy(ious, f1s, po, nd, ng, gind, ign, reusable, iou_thr, f1_thr, use_f1,
             taken[m] = True
 
 
+@njit
+def _same_thresholds(values, po, n, thrs):
+    """For each threshold, the first threshold that admits the same pairs of a group.
+
+    ``_greedy`` admits a pair at threshold x if its value >= min(x, 1 - 1e-10); after the first
+    admitted pair it compares with the pair it holds, not with x. So two thresholds that admit
+    the same pairs match identically, and the admitted sets are nested: equal counts, same set.
+    """
+    count = np.zeros(len(thrs), np.int64)
+    for i in range(len(thrs)):
+        x = min(thrs[i], 1 - 1e-10)
+        for j in range(po, po + n):
+            if values[j] >= x:
+                count[i] += 1
+    rep = np.arange(len(thrs))
+    for i in range(len(thrs)):
+        for j in range(i):
+            if count[j] == count[i]:
+                rep[i] = j
+                break
+    return rep
+
+
 @pjit
 def match_groups(grp_dt, grp_gt, pair_off, grp_attr, ious, f1s, gt_area, gt_ignore, gt_crowd, gt_id,
-                 dt_area, area_lo, area_hi, iou_thrs, f1_thrs):
-    """Matching of every group (image, category), area range and threshold pair.
-
-    Returns ``state`` (A, T, F + 1, D) int8 and ``num_gt`` (groups, A): regular ground truths.
+                 dt_area, area_lo, area_hi, iou_thrs, f1_thrs, state, num_gt):
+    """Matching of every group (image, category), area range and threshold pair into ``state``
+    (A, T, F + 1, D) int8, zeros on entry, and ``num_gt`` (groups, A), zeros on entry: regular
+    ground truths. A group without ground truths has only FPs and, out of the area range,
+    ignored detections.
     """
     A, T, F = len(area_lo), len(iou_thrs), len(f1_thrs)
     n_grp = len(grp_dt) - 1
-    state = np.zeros((A, T, F + 1, grp_dt[-1]), np.int8)
-    num_gt = np.zeros((n_grp, A), np.int64)
     for k in numba.prange(n_grp):
         d0, nd, g0 = grp_dt[k], grp_dt[k + 1] - grp_dt[k], grp_gt[k]
         ng = grp_gt[k + 1] - g0
+        if nd == 0 and ng == 0:
+            continue
+        outside = np.zeros((A, max(nd, 1)), np.bool_)
+        for a in range(A):
+            for d in range(nd):
+                outside[a, d] = dt_area[d0 + d] < area_lo[a] or dt_area[d0 + d] > area_hi[a]
+        if ng == 0:
+            for a in range(A):
+                for d in range(nd):
+                    if outside[a, d]:
+                        state[a, :, :, d0 + d] = IGNORED
+            continue
         with_attr = grp_attr[k]
-        ign_all = np.zeros((A, max(ng, 1)), np.bool_)
+        ign_all = np.zeros((A, ng), np.bool_)
         m_all = np.full((A, T, F + 1, max(nd, 1)), -1, np.int64)
-        taken = np.zeros(max(ng, 1), np.bool_)
-        reusable = np.zeros(max(ng, 1), np.bool_)
-        no_reuse = np.zeros(max(ng, 1), np.bool_)
+        taken = np.zeros(ng, np.bool_)
+        reusable = np.zeros(ng, np.bool_)
+        no_reuse = np.zeros(ng, np.bool_)
         for g in range(ng):
             reusable[g] = gt_crowd[g0 + g]
+        t_rep = _same_thresholds(ious, pair_off[k], nd * ng, iou_thrs)
+        f_rep = _same_thresholds(f1s, pair_off[k], nd * ng if with_attr else 0, f1_thrs)
         for a in range(A):
             for g in range(ng):
                 ar = gt_area[g0 + g]
@@ -280,36 +345,50 @@ def match_groups(grp_dt, grp_gt, pair_off, grp_attr, ious, f1s, gt_area, gt_igno
                 num_gt[k, a] += not ign_all[a, g]
             same = -1  # area ranges with the same ignore flags match identically
             for b in range(a):
-                if same < 0 and np.all(ign_all[b, :ng] == ign_all[a, :ng]):
+                if same < 0 and np.all(ign_all[b] == ign_all[a]):
                     same = b
             if same >= 0:
                 m_all[a] = m_all[same]
-            elif nd > 0 and ng > 0:
+            elif nd > 0:
                 ign = ign_all[a]
-                gind = np.argsort(ign[:ng], kind='mergesort')
-                for t in range(T):
-                    if with_attr:
-                        for f in range(F):
+                gind = np.argsort(ign, kind='mergesort')
+                for t in range(T):  # a repeated threshold's states are copied below
+                    if t_rep[t] != t:
+                        continue
+                    for f in range(F if with_attr else 0):
+                        if f_rep[f] == f:
                             _greedy(ious, f1s, pair_off[k], nd, ng, gind, ign, no_reuse,
                                     iou_thrs[t], f1_thrs[f], True, taken, m_all[a, t, f])
-                        _greedy(ious, f1s, pair_off[k], nd, ng, gind, ign, reusable, iou_thrs[t],
-                                -1.0, False, taken, m_all[a, t, F])
-                    else:  # COCOeval's matching, the same in every F1 column
-                        _greedy(ious, f1s, pair_off[k], nd, ng, gind, ign, reusable, iou_thrs[t],
-                                -1.0, False, taken, m_all[a, t, F])
-                        for f in range(F):
-                            m_all[a, t, f] = m_all[a, t, F]
-            for d in range(nd):
-                out_of_range = dt_area[d0 + d] < area_lo[a] or dt_area[d0 + d] > area_hi[a]
-                for t in range(T):
-                    for f in range(F + 1):
-                        m = m_all[a, t, f, d]
-                        matched = m > -1 and gt_id[g0 + m] != 0  # ids are stored; 0 = none
-                        if (m > -1 and ign_all[a, m]) or (not matched and out_of_range):
-                            state[a, t, f, d0 + d] = IGNORED
-                        elif matched:
-                            state[a, t, f, d0 + d] = TP
-    return state, num_gt
+                    # COCOeval's matching (crowds reusable, no F1): column F, and every column
+                    # of a category without attributes
+                    _greedy(ious, f1s, pair_off[k], nd, ng, gind, ign, reusable, iou_thrs[t], -1.0,
+                            False, taken, m_all[a, t, F])
+            for t in range(T):  # equal matchings (same admitted pairs) give equal states
+                if t_rep[t] != t:
+                    state[a, t, :, d0:d0 + nd] = state[a, t_rep[t], :, d0:d0 + nd]
+                    continue
+                _fill_state(state, a, t, F, d0, nd, m_all[a, t, F], gt_id, g0, ign_all[a],
+                            outside[a])
+                for f in range(F):
+                    if not with_attr:  # COCO's matching in every column
+                        state[a, t, f, d0:d0 + nd] = state[a, t, F, d0:d0 + nd]
+                    elif f_rep[f] != f:
+                        state[a, t, f, d0:d0 + nd] = state[a, t, f_rep[f], d0:d0 + nd]
+                    else:
+                        _fill_state(state, a, t, f, d0, nd, m_all[a, t, f], gt_id, g0, ign_all[a],
+                                    outside[a])
+
+
+@njit
+def _fill_state(state, a, t, f, d0, nd, matches, gt_id, g0, ign, outside):
+    """TP / ignored (FP stays 0) of a group's detections from their matched ground truths."""
+    for d in range(nd):
+        m = matches[d]
+        matched = m > -1 and gt_id[g0 + m] != 0  # ids are stored; 0 = none
+        if (m > -1 and ign[m]) or (not matched and outside[d]):
+            state[a, t, f, d0 + d] = IGNORED
+        elif matched:
+            state[a, t, f, d0 + d] = TP
 
 
 @njit
@@ -330,21 +409,23 @@ def _curve(idx, wts, n_sel, st, npig, rec_thrs, rc, pr, q):
 
     ``COCOeval.accumulate``: cumulated TPs/FPs, rc = tp / npig, pr = tp / (tp + fp + eps),
     pr made non-increasing from the right, then read at the first rc >= each threshold.
-    Ignored detections add to neither sum, so leaving them out changes no value read.
+    Ignored detections add to neither sum, so leaving them out changes no value read. The
+    points are computed at TPs only (the same floats from the same sums): recall rises only at
+    a TP, so the first point reaching a threshold > 0 is a TP, and precision falls at every FP,
+    so the maximum to the right of a TP is reached at a TP (threshold 0 reads the maximum of
+    all points, again a TP's, or 0 without TPs, as COCO).
     """
     tp, fp, n = 0.0, 0.0, 0
     eps = np.spacing(1.0)
     for j in range(n_sel):
         s = st[idx[j]]
-        if s == IGNORED:
-            continue
-        if s == TP:
-            tp += wts[j]
-        else:
+        if s == FP:
             fp += wts[j]
-        rc[n] = tp / npig
-        pr[n] = tp / (fp + tp + eps)
-        n += 1
+        elif s == TP:
+            tp += wts[j]
+            rc[n] = tp / npig
+            pr[n] = tp / (fp + tp + eps)
+            n += 1
     for i in range(n - 1, 0, -1):
         if pr[i] > pr[i - 1]:
             pr[i - 1] = pr[i]
@@ -369,16 +450,15 @@ def _num_gt(grp_cat, grp_img, num_gt, weights, K, area):
 
 @pjit
 def accumulate(order, cat_ptr, rank, img, state, grp_cat, grp_img, num_gt, cat_attr, max_dets,
-               rec_thrs, weights, areas):
-    """Precision (T, F + 1, R, K, len(areas), M) and recall (T, F + 1, K, len(areas), M).
+               rec_thrs, weights, areas, precision, recall):
+    """Into ``precision`` (T, F + 1, R, K, len(areas), M) and ``recall`` (T, F + 1, K,
+    len(areas), M), both -1 on entry.
 
     ``order[cat_ptr[k]:cat_ptr[k + 1]]``: category k's detections by score (ties: image order,
     then rank in the image). Categories whose *index* has no attributes fill columns F - 1 and F.
     """
     T, F1 = state.shape[1], state.shape[2]
     K, M, R, A = len(cat_ptr) - 1, len(max_dets), len(rec_thrs), len(areas)
-    precision = -np.ones((T, F1, R, K, A, M))
-    recall = -np.ones((T, F1, K, A, M))
     npig = np.zeros((K, A))
     for ai in range(A):
         npig[:, ai] = _num_gt(grp_cat, grp_img, num_gt, weights, K, areas[ai])
@@ -386,9 +466,15 @@ def accumulate(order, cat_ptr, rank, img, state, grp_cat, grp_img, num_gt, cat_a
         size = max(cat_ptr[k + 1] - cat_ptr[k], 1)
         idx, wts = np.empty(size, np.int64), np.empty(size)
         rc, pr, q = np.empty(size), np.empty(size), np.empty(R)
+        n_prev = -1
         for mi in range(M):
             n_sel = _select(order, cat_ptr[k], cat_ptr[k + 1], rank, max_dets[mi], img, weights,
                             idx, wts)
+            if n_sel == n_prev:  # rank < max_det selects the same detections (nested): copy
+                precision[:, :, :, k, :, mi] = precision[:, :, :, k, :, mi - 1]
+                recall[:, :, k, :, mi] = recall[:, :, k, :, mi - 1]
+                continue
+            n_prev = n_sel
             for ai in range(A):
                 if npig[k, ai] == 0:
                     continue
@@ -399,7 +485,6 @@ def accumulate(order, cat_ptr, rank, img, state, grp_cat, grp_img, num_gt, cat_a
                         recall[t, f, k, ai, mi] = _curve(idx, wts, n_sel, state[areas[ai], t, f],
                                                          npig[k, ai], rec_thrs, rc, pr, q)
                         precision[t, f, :, k, ai, mi] = q
-    return precision, recall
 
 
 @njit

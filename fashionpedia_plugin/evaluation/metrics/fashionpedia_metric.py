@@ -1,6 +1,4 @@
 """``FashionpediaMetric``: COCO AP/AR (mmdet's ``CocoMetric``) + the official IoU+F1 AP."""
-import contextlib
-import io
 import time
 
 import numpy as np
@@ -13,6 +11,7 @@ from terminaltables import AsciiTable
 from ... import taxonomy
 from ...datasets.validation import FashionpediaDataError
 from ..functional import STAT_NAMES, FashionpediaEval, HotcocoGT, check_backend, coco_stats
+from ..functional.fp_columns import load_results
 
 HEADLINE_KEYS = ('AP', 'AP_IOU50_F150', 'AP_IOU75_F175', 'AP_F150', 'AP_F175', 'APo', 'APp')
 
@@ -192,8 +191,7 @@ class FashionpediaMetric(CocoMetric):
                 eval_results.update({f'{iou_type}_iouf1_{k}': 0.0 for k in HEADLINE_KEYS})
                 eval_results.update({f'{iou_type}_{v}_AP': 0.0 for v in ('f1', 'iou')})
                 continue
-            with contextlib.redirect_stdout(io.StringIO()):
-                coco_dt = self._coco_api.loadRes(preds)
+            coco_dt = load_results(self._coco_api, preds, iou_type)
             fp_eval = FashionpediaEval(self._coco_api, coco_dt, iou_type)
             fp_eval.params.imgIds = self.img_ids
             views = fp_eval.run()
