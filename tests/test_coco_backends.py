@@ -73,7 +73,7 @@ def test_benchmark_script_prints_every_evaluator_and_the_bootstrap():
     from conftest import TOOLS, tool
     res = tool(
         osp.join(TOOLS, 'analysis_tools', 'benchmark_eval.py'), '--num-images', '8', '--dets', '10',
-        '--bootstrap', '20')
+        '--bootstrap', '20', '--repeat', '2', '--warmup', '1')
     out = res.stdout
     assert 'compiled kernels loaded in' in out
     for iou_type in ('segm', 'bbox'):
@@ -81,3 +81,5 @@ def test_benchmark_script_prints_every_evaluator_and_the_bootstrap():
         assert len(line.split()) >= 6, line  # pycocotools faster hotcoco ours official ...
     assert out.count('paired bootstrap, 2 runs x 20 resamples') == 2
     assert 'hotcoco equal' in out and 'ours vs official max |diff|' in out
+    assert out.count('loading the results: pycocotools loadRes') == 2
+    assert out.count('first run in this process: hotcoco') == 2

@@ -215,3 +215,39 @@ def test_mask_head_normalises_the_deconv():
     bn = head.upsample_norm
     want = head.conv_logits(F.relu((up - 0.5) / torch.sqrt(bn.running_var + bn.eps)[:, None, None]))
     assert torch.allclose(head(x), want, atol=1e-6) and head(x).shape == (3, 2, 28, 28)
+
+
+def test_rcnn_box_loss_waits_for_nothing_and_ignores_negatives():
+    """The positive-coordinates loss gathers instead of boolean indexing (no host-device sync
+    of ours on a GPU); negatives, even non-finite ones, add nothing and get no gradient."""
+    from fashionpedia_plugin.toolkit.step_profile import SyncRecorder
+    head = _box_head(box_loss_norm='positive_coords')
+    torch.manual_seed(1)
+    n = 6
+    labels = torch.tensor([1, 3, 0, 3, 3, 2])
+    cls_score = torch.randn(n, 4)
+    bbox_pred = (torch.randn(n, 12) * 2).requires_grad_()
+    targets, weights = torch.randn(n, 4), torch.zeros(n, 4)
+    weights[[0, 2, 5]] = 1
+    rois = torch.cat([torch.zeros(n, 1), torch.rand(n, 4) * 50], 1)
+    with SyncRecorder() as rec:
+        loss = head.loss(cls_score, bbox_pred, rois, labels, torch.ones(n), targets,
+                         weights)['loss_bbox']
+    ours = {k: v for k, v in rec.counts.items() if 'fashionpedia_plugin' in k[1]}
+    assert ours == {}, ours
+    assert any('smooth_l1_loss' in where for _, where in rec.counts)  # upstream's any() is seen
+    pos = [0, 2, 5]
+    picked = bbox_pred.view(n, 3, 4)[pos, labels[pos]]
+    want = sum_by_nonzero_weights(huber(picked - targets[pos], 1.0), torch.ones(3, 4))
+    assert float(loss) == pytest.approx(float(want), rel=1e-6)
+    loss.backward()
+    grad = bbox_pred.grad.view(n, 3, 4)
+    assert grad[[1, 3, 4]].abs().sum() == 0  # negatives
+    assert grad[0, 1].abs().sum() > 0 and grad[0, [0, 2]].abs().sum() == 0  # only its class
+    nan_pred = bbox_pred.detach().clone()
+    nan_pred[3] = float('nan')
+    again = head.loss(cls_score, nan_pred, rois, labels, torch.ones(n), targets, weights)
+    assert float(again['loss_bbox']) == pytest.approx(float(want), rel=1e-6)
+    none = head.loss(cls_score, bbox_pred, rois, torch.full((n, ), 3), torch.ones(n), targets,
+                     torch.zeros(n, 4))
+    assert float(none['loss_bbox']) == 0.0

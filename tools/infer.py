@@ -13,7 +13,7 @@ test_evaluator.attr_decoder, or --attr-decoder). --classes garments keeps the ma
 (ids 0-12: shirt .. cape); names may be the first part of the official name ('pants').
 A photo that cannot be read or predicted prints one 'error: PATH: WHY' line and the others go
 on; the run ends with a summary line (done / skipped / failed, images/s) and exit code 1 if any
-photo failed. Layouts of each format: README, "Try-on hand-off".
+photo failed. Layouts of each format: docs/tryon.md, "Formats".
 """
 import argparse
 import json

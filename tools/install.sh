@@ -80,7 +80,7 @@ else
   if [ -z "$wheel" ]; then
     jobs="${MAX_JOBS:-$(nproc 2>/dev/null || echo 2)}"
     say "building mmcv $MMCV_VERSION from source with compiled ops ($CUDA_TAG, $jobs jobs)."
-    say "This takes ~10-15 minutes on 2 cores (measured 14.5 min without ninja); it runs once,"
+    say "This takes ~9 minutes on 2 cores with ninja (14.5 min without, docs/install.md); it runs once,"
     say "the wheel is cached in $CACHE_DIR"
     build_log="$CACHE_DIR/build.log"
     tmp=$(mktemp -d)

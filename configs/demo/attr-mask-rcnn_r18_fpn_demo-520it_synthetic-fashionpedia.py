@@ -1,12 +1,12 @@
 # CPU demo: a slimmed Attribute-Mask R-CNN trained from scratch on the embedded synthetic
-# Fashionpedia data (fashionpedia_plugin/datasets/synthetic.py, 300 train / 60 val images at
+# Fashionpedia data (fashionpedia_plugin/toolkit/synthetic.py, 300 train / 60 val images at
 # 320 px; `make demo` generates them). No pretrained weights can be downloaded on the build
 # machines, so everything is small: R18 with trainable BN, 64-channel FPN and heads, 2fc box
 # head (256-d shared feature for the 294-way attribute layer), 2-conv mask head, 128 RoIs/image.
 # 64 channels, not 128: 0.63x the time per iteration (profiled: the RPN conv on P2, the RoI
 # heads and mmcv's single-threaded CPU RoIAlign scale with the channels), so that `make demo`
 # fits 15 minutes on a 2-core machine; 64 RoIs/image at 128 channels was as fast but lost
-# segm mAP (0.43 vs 0.56; README "The demo").
+# segm mAP (0.43 vs 0.56, measured when the demo was sized; not re-measured since).
 # 520 iterations x 4 images = 2,080 images = 6.9 epochs over 300 images, validation (with val
 # loss) at 260 and 520; the measured time is in the README.
 _base_ = [
@@ -26,7 +26,7 @@ model = dict(
     roi_head=dict(
         bbox_roi_extractor=dict(out_channels=ch),
         # attr_target 'positive' (positive RoIs, summed over attributes) at loss weight 0.1:
-        # measured on this demo (README, "Does the attribute branch cost segm mAP?"): at weight
+        # measured on this demo (docs/attributes.md, "Does the attribute branch cost segm mAP?"): at weight
         # 1.0 it gave the best AP with IoU+F1 (0.476) but cost segm mAP (0.531 vs 0.594 without
         # the branch); the official target keeps segm mAP (0.588) but learns attributes slowly
         # (IoU+F1 0.113); 'positive' x 0.1 keeps both (segm mAP 0.612, IoU+F1 0.439)
@@ -68,7 +68,7 @@ val_dataloader = dict(
     batch_size=2, num_workers=1, persistent_workers=True,
     dataset=dict(data_root=data_root, pipeline=test_pipeline))
 test_dataloader = val_dataloader
-# Attribute decoding measured best on this data (README, attribute table; calibration on 60
+# Attribute decoding measured best on this data (docs/attributes.md, "Target x decoding x prior, measured"; calibration on 60
 # train images agreed): score >= 0.05, only attributes seen with the category in the train
 # annotations, at most one per exclusive group (e.g. one skirt length).
 attr_decoder = dict(

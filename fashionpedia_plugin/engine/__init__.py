@@ -1,7 +1,9 @@
-from .hooks import (CheckpointProvenanceHook, InvalidLossError, InvalidLossHook, RNGStateHook,
-                    ScheduleMismatchError, ValLossHook, WeightsOnlyCheckpointHook, evaluated_split)
+from .hooks import (ChannelsLastHook, CheckpointProvenanceHook, InvalidLossError, InvalidLossHook,
+                    RNGStateHook, ScheduleMismatchError, ValLossHook, WeightsOnlyCheckpointHook,
+                    evaluated_split)
 
 __all__ = [
-    'CheckpointProvenanceHook', 'InvalidLossError', 'InvalidLossHook', 'RNGStateHook',
-    'ScheduleMismatchError', 'ValLossHook', 'WeightsOnlyCheckpointHook', 'evaluated_split'
+    'ChannelsLastHook', 'CheckpointProvenanceHook', 'InvalidLossError', 'InvalidLossHook',
+    'RNGStateHook', 'ScheduleMismatchError', 'ValLossHook', 'WeightsOnlyCheckpointHook',
+    'evaluated_split'
 ]

@@ -22,7 +22,8 @@ from ..evaluation.functional.fp_columns import load_results
 from ..models.task_modules import AttributeDecoder
 
 # down to 0.002: with the official target (mean over RoIs x 294 attributes) the demo model's best
-# threshold was at 0.01, the lower end of a grid starting there (README, attribute table)
+# threshold was at 0.01, the lower end of a grid starting there (docs/attributes.md, "Target x
+# decoding x prior, measured")
 GLOBAL_THRESHOLDS = (0.002, 0.005, 0.01, 0.02, 0.03, 0.05, 0.075, 0.1, 0.15, 0.2, 0.3, 0.4, 0.5,
                      0.6, 0.7, 0.8, 0.9)
 SUPERCATEGORIES = tuple(sorted(set(taxonomy.ATTRIBUTE_SUPERCATEGORIES)))

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# The README's attribute table on the demo (synthetic) data, reproducible:
+# The attribute table of docs/attributes.md ("Target x decoding x prior, measured") on the demo
+# (synthetic) data, reproducible:
 #   training target (official / positive) x decoding (0.5, 0.05, tuned) x prior (off, class,
 #   class + exclusive) -> segm AP with IoU+F1, F1-only AP, IoU-only AP on the val split.
 # Two demo trainings (~15 min each on 2 CPU cores; skipped when the checkpoint exists), then

@@ -7,7 +7,7 @@
 # Class, mask and attribute losses need no change: [L] class = mean over all RoIs, mask = mean
 # over positive-RoI pixels, as mmdet's; projects/fashionpedia/modeling/model.py sums the six
 # terms with weight 1.
-# "our choice" marks what the source does not settle; docs in README "Configs".
+# "our choice" marks what the source does not settle; docs in docs/configs-and-recipe.md.
 _base_ = './attr-mask-rcnn_r50_fpn_mmdet-style.py'
 
 # [M][Y] SyncBN everywhere, trainable; TF momentum 0.99 / eps 1e-3 = torch momentum 0.01.

@@ -1,3 +1,4 @@
+from .channels_last_hook import ChannelsLastHook
 from .checkpoint_provenance_hook import (CheckpointProvenanceHook, ScheduleMismatchError,
                                          evaluated_split)
 from .invalid_loss_hook import InvalidLossError, InvalidLossHook
@@ -6,6 +7,7 @@ from .val_loss_hook import ValLossHook
 from .weights_only_checkpoint_hook import WeightsOnlyCheckpointHook
 
 __all__ = [
-    'CheckpointProvenanceHook', 'ScheduleMismatchError', 'evaluated_split', 'InvalidLossError',
-    'InvalidLossHook', 'RNGStateHook', 'ValLossHook', 'WeightsOnlyCheckpointHook'
+    'ChannelsLastHook', 'CheckpointProvenanceHook', 'ScheduleMismatchError', 'evaluated_split',
+    'InvalidLossError', 'InvalidLossHook', 'RNGStateHook', 'ValLossHook',
+    'WeightsOnlyCheckpointHook'
 ]

@@ -3,9 +3,9 @@
 ``FashionpediaMetric(coco_backend=...)``:
 
 - ``'hotcoco'`` (default): hotcoco (PyPI, Rust, pycocotools-compatible). Measured side by side
-  on the val-scale workload (``make benchmark``, README "Metric"): the fastest of pycocotools,
-  faster-coco-eval and hotcoco, with every one of the 12 summary numbers equal to pycocotools'
-  on the parity case matrix (``tests/test_coco_backends.py``).
+  on the val-scale workload (``make benchmark``, docs/metric.md "Benchmark"): the fastest of
+  pycocotools, faster-coco-eval and hotcoco, with every one of the 12 summary numbers equal to
+  pycocotools' on the parity case matrix (``tests/test_coco_backends.py``).
 - ``'pycocotools'``: mmdet's ``CocoMetric`` path (``COCOeval``), the reference.
 
 :func:`coco_stats` runs one evaluation with mmdet's parameters (its ``cat_ids``, ``img_ids``,

@@ -8,7 +8,8 @@ from ...datasets.validation import FashionpediaDataError, load_json
 
 # The dataset's author: "it's 0.05 in the paper" (fashionpedia-api issue #16). The official
 # TF code applies no threshold (projects/fashionpedia/ops/postprocess_ops.py returns the sigmoid
-# probabilities). The measured effect on the demo is in the README's attribute table.
+# probabilities). The measured effect on the demo: docs/attributes.md, "Target x decoding x
+# prior, measured".
 DEFAULT_SCORE_THR = 0.05
 
 
