@@ -61,6 +61,8 @@ def profile_steps(cfg, device='cpu', iters=2, warmup=1, precision='fp32', memory
         step_s = (time.perf_counter() - t) / iters
     ops = []
     for e in prof.key_averages():  # times in microseconds over all profiled steps
+        if e.key.startswith('<'):  # Python calls recorded around the profiled region
+            continue
         own = e.self_cpu_time_total + (getattr(e, 'self_device_time_total', 0) if cuda else 0)
         ops.append((e.key, own / 1e3 / iters, e.count / iters))
     ops.sort(key=lambda r: -r[1])
@@ -121,6 +123,9 @@ def format_profile(result, top=15):
         '', f'own time of all plugin functions: {own:.2f} ms/step '
         f'({100 * own / step_ms:.2f}% of the step)'
     ]
+    total = sum(n for _, _, n in result['syncs'])
+    ours = sum(n for _, where, n in result['syncs'] if where.startswith('fashionpedia_plugin/'))
+    lines += ['', f'host-device syncs in one step: {total:g}, {ours:g} of them in this plugin']
     lines += ['', '| host-device sync op | caller | calls in one step |', '|---|---|---:|']
     for op, where, n in result['syncs'][:top]:
         lines.append(f'| `{op}` | `{where}` | {n:g} |')

@@ -112,7 +112,8 @@ def run_sweep(a, cfg):
         rate = pipeline_throughput(cfg.train_dataloader.dataset, a.pipeline_samples)
         timed = [r for r in rows if r['img_s']]
         best = max(timed, key=lambda r: r['img_s']) if timed else None
-        need = f', {math.ceil(best["img_s"] / rate)} workers feed the fastest row' if best else ''
+        n = math.ceil(best['img_s'] / rate) if best else 0
+        need = f', {n} worker{"s" if n != 1 else ""} feed the fastest row' if best else ''
         print(f'data pipeline: {rate:.2f} samples/s per loader worker ({a.pipeline_samples} '
               f'samples in this process){need}')
     return 0
