@@ -155,3 +155,17 @@ def test_ground_truth_is_read_once_per_coco_object():
     g.dataset['annotations'] = g.dataset['annotations'][:-1]  # replaced: read again
     again = ground_truth_columns(g, 'segm')
     assert again is not first and len(again) == len(first) - 1
+
+
+def test_empty_results_and_ground_truth():
+    """No detections (``loadRes`` fails on an empty list) gives AP 0; a ground truth without
+    annotations reads as zero columns."""
+    gt, _ = make_case(seed=4, num_images=3)
+    g = _coco(gt)
+    for iou_type in ('segm', 'bbox'):
+        ev = FashionpediaEval(g, load_results(g, [], iou_type), iou_type)
+        views = ev.run()
+        assert views['iou']['AP'] == 0.0 and views['iou+f1']['AP'] == 0.0
+    empty = _coco(dict(gt, annotations=[]))
+    for iou_type in ('segm', 'bbox'):
+        assert len(ground_truth_columns(empty, iou_type)) == 0

@@ -64,8 +64,9 @@ def decode_rle_strings(buf, offsets):
     1]]``) -> counts (int64) and each mask's ``[start, end)`` in them. The output is allocated
     by numpy (which asks for huge pages: an evaluation allocates tens of MB, and first touching
     them page by page cost more than decoding)."""
-    ends = np.cumsum(_rle_lengths(buf, offsets))
-    starts = np.concatenate([[0], ends[:-1]]).astype(np.int64)
+    lens = _rle_lengths(buf, offsets)
+    ends = np.cumsum(lens)
+    starts = ends - lens  # (n,) like ends, also for n = 0
     counts = np.empty(int(ends[-1]) if len(ends) else 0, np.int64)
     _rle_decode_into(buf, offsets, starts, counts)
     return counts, starts, ends
