@@ -84,10 +84,11 @@ class Columns:
                          ids=None,
                          crowd=None,
                          image_id=None,
+                         box=None,
                          what='annotation'):
         """Columns of annotation dicts; ``to_rle(ann)``: the compressed RLE of a polygon or an
-        uncompressed RLE. ``area``/``ids``/``crowd``/``image_id`` replace the dicts' own
-        fields; ``what`` names an annotation in errors."""
+        uncompressed RLE. ``area``/``ids``/``crowd``/``image_id``/``box`` replace the dicts'
+        own fields; ``what`` names an annotation in errors."""
         n = len(anns)
         cols = cls(
             id=_ints(anns, 'id', what) if ids is None else ids,
@@ -103,7 +104,7 @@ class Columns:
         cols.attr_ids = np.fromiter(chain.from_iterable(lists), np.int64, int(lens.sum()))
         cols.attr_off = np.concatenate([[0], np.cumsum(lens)]).astype(np.int64)
         if iou_type == 'bbox':
-            cols.box = _boxes(anns, what)
+            cols.box = _boxes(anns, what) if box is None else box
         else:
             cols._set_masks(anns, to_rle, what)
         cols.area = _floats(anns, 'area', what) if area is None else area
@@ -213,10 +214,10 @@ def load_results(coco_gt, results, iou_type):
             r = dict(r, segmentation=[[x, y, x, y + h, x + w, y + h, x + w, y]])
         return coco_gt.annToRLE(r)
 
-    area = None
+    area = boxes = None
     if by_box:
-        area = _boxes(results, 'result')
-        area = area[:, 2] * area[:, 3]
+        boxes = _boxes(results, 'result')
+        area = boxes[:, 2] * boxes[:, 3]
         if iou_type == 'segm' and not all('segmentation' in r for r in results):
             results = [
                 r if 'segmentation' in r else dict(r, segmentation=to_rle(r)) for r in results
@@ -238,6 +239,7 @@ def load_results(coco_gt, results, iou_type):
         ids=np.arange(1, n + 1, dtype=np.int64),
         crowd=np.zeros(n, bool),
         image_id=image_id,
+        box=boxes,
         what='result')
     if area is None:  # the mask's pixel count (maskApi.c rleArea: the odd runs)
         cols.area = kern.rle_areas(cols.counts, cols.starts, cols.ends).astype(np.float64)
