@@ -190,3 +190,29 @@ def test_cli_bootstrap_of_two_results_files(tmp_path):
     assert saved['bootstrap']['num_resamples'] == 100
     assert saved['bootstrap']['deltas'][0]['coco_mAP']['lower'] > 0
     assert saved['views'][1]['iou']['AP'] > saved['views'][0]['iou']['AP']
+
+
+def test_accumulate_takes_integer_image_weights_only():
+    """The accumulation counts false positives as (weight inside the area range) - (matched),
+    exact for integer weights only: other weights are refused, integer ones equal duplication
+    (``test_resample_equals_duplicating_images``)."""
+    gt, results = make_case(seed=3, num_images=6, dets_per_image=10)
+    ev = _evaluated(gt, results, 'segm')
+    with pytest.raises(ValueError, match='non-negative integer counts'):
+        ev.accumulate(np.full(6, 0.5))
+    with pytest.raises(ValueError, match='6 non-negative'):
+        ev.accumulate(np.ones(5))
+    ev.accumulate(np.full(6, 2.0))  # every image twice: the same curves (up to COCO's eps)
+    twice = ev.eval['precision'].copy()
+    ev.accumulate()
+    np.testing.assert_allclose(twice, ev.eval['precision'], rtol=0, atol=1e-12)
+    assert (twice > 0).sum() > 100
+
+
+def test_balanced_order_deals_every_item_once():
+    from fashionpedia_plugin.evaluation.functional.fp_accumulate import balanced_order
+    cost = np.array([6.0] * 13 + [1.0] * 10 + [6.0] * 5 + [1.0] * 18)  # the 46 categories
+    items, ptr = balanced_order(cost, 2)
+    assert sorted(items) == list(range(46))
+    loads = [cost[items[ptr[i]:ptr[i + 1]]].sum() for i in range(2)]
+    assert abs(loads[0] - loads[1]) <= 6  # a static split: 13 x 6 + 10 vs 5 x 6 + 18

@@ -46,7 +46,7 @@ def _run(ev):
 
 def _same_everything(a, b):
     assert_same(a.summarize(), b.summarize())
-    for key in ('state', 'num_gt', 'order', 'rank', 'score'):
+    for key in ('codes', 'num_gt', 'order', 'rank', 'score'):
         np.testing.assert_array_equal(a.match[key], b.match[key], err_msg=key)
     np.testing.assert_array_equal(a.eval['precision'], b.eval['precision'])
     np.testing.assert_array_equal(a.eval['coco_precision'], b.eval['coco_precision'])

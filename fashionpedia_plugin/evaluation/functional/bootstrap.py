@@ -3,7 +3,7 @@
 Resampling the evaluated images with replacement is the same as counting each image as often as
 it was drawn, so the per-image matching of :class:`FashionpediaEval` is computed once per run and
 only the accumulation is repeated, with the draw's counts as image weights
-(``fp_kernels.bootstrap_headline``). Runs are paired: every resample uses the same images for
+(``fp_accumulate.bootstrap_headline``). Runs are paired: every resample uses the same images for
 all runs, so the interval of B - A leaves out the image-to-image variance both runs share.
 
 With all weights 1 the values are the evaluator's own (``coco_mAP`` = ``COCOeval.stats[0]``,
@@ -14,7 +14,7 @@ With all weights 1 the values are the evaluator's own (``coco_mAP`` = ``COCOeval
 """
 import numpy as np
 
-from . import fp_kernels as kern
+from . import fp_accumulate as acc
 
 HEADLINE = ('coco_mAP', 'AP_iouf1', 'AP_iou', 'AP_f1')
 HEADLINE_NAMES = {
@@ -49,11 +49,16 @@ def headline_values(evaluator, weights):
         raise ValueError(f'{weights.shape[1]} image weights for {m["n_img"]} evaluated images')
     area = list(p.areaRngLbl).index('all')
     if 'headline_slots' not in m:  # once per evaluation; each resample reuses it
-        m['headline_slots'] = kern.headline_slots(m['order'], m['cat_ptr'].astype(np.int64),
-                                                  m['rank'], m['d_img'], m['state'], m['cat_attr'],
-                                                  int(p.maxDets[-1]), area)
-    return kern.bootstrap_headline(*m['headline_slots'], m['grp_cat'], m['grp_img'], m['num_gt'],
-                                   area, np.asarray(p.recThrs, np.float64), weights)
+        C = len(m['area_lo']) * m['T'] * m['F1']
+        mq = np.full(len(m['order']), -1, np.int64)  # index among the detections with codes
+        mq[m['mpos']] = np.arange(len(m['mpos']))
+        m['headline_slots'] = acc.headline_slots(m['order'], m['cat_ptr'], m['rank'], m['d_img'],
+                                                 m['d_area'], m['area_lo'][area],
+                                                 m['area_hi'][area], m['codes'], mq, m['mcat_ptr'],
+                                                 m['T'], m['F1'], C, m['cat_attr'],
+                                                 int(p.maxDets[-1]), area)
+    return acc.bootstrap_headline(*m['headline_slots'], m['grp_cat'], m['grp_img'], m['num_gt'],
+                                  area, np.asarray(p.recThrs, np.float64), weights)
 
 
 def _interval(samples, confidence):

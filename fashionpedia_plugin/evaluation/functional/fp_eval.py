@@ -10,7 +10,8 @@ summarised with the official keys: IoU+F1 (the headline, 208 columns: 18 categor
 thresholds + 28 x 1), IoU only, F1 only.
 
 What is different is only how: the annotations are flattened into arrays once, grouped by
-(category, image), and every step runs as a compiled kernel (``fp_kernels``, numba): RLE IoU
+(category, image), and every step runs as a compiled kernel (``fp_kernels``, ``fp_accumulate``;
+numba): RLE IoU
 and box IoU as pycocotools computes them, the F1 of every pair, the greedy matching for all
 11 x 11 threshold pairs, and the accumulation. The same per-image matching also holds plain
 COCO matching (``coco_precision``: COCO mAP) and feeds the paired bootstrap (``bootstrap.py``),
@@ -28,10 +29,12 @@ Quirks reproduced on purpose (parity is tested against the official package):
 import hashlib
 from collections import OrderedDict
 
+import numba
 import numpy as np
 from pycocotools.cocoeval import Params
 
 from ... import taxonomy
+from . import fp_accumulate as acc
 from . import fp_kernels as kern
 from .fp_columns import Columns, ground_truth_columns
 
@@ -221,15 +224,40 @@ class FashionpediaEval:
                             dt_attr_off, gt_attr, gt_attr_off, len(self.attr_ids))
         lo = np.array([r[0] for r in p.areaRng], np.float64)
         hi = np.array([r[1] for r in p.areaRng], np.float64)
+        # each category's detections by score; ties: image order, then rank (official concat)
+        # (the detections are in (category, image, rank) order already: a stable sort by
+        # (category, -score) keeps that order for ties)
+        order = np.lexsort((-m['score'], m['d_cat'])).astype(np.int64)
+        cat_ptr = np.searchsorted(m['d_cat'][order], np.arange(len(p.catIds) + 1)).astype(np.int64)
+        # match codes, only for the detections of groups with ground truth (the others match
+        # nothing: 0 everywhere): their positions in the score order ``mpos``, category k's
+        # ``mpos[mcat_ptr[k]:mcat_ptr[k + 1]]``; its block at mcat_ptr[k] * C, (C columns, those
+        # detections); detection d of column c at addr[d] + c * stride[d] (see fp_kernels)
+        T, F1 = len(p.iouThrs), len(self.f1_thrs) + 1
+        C = len(lo) * T * F1
+        with_gt = np.repeat(np.diff(m['grp_gt']) > 0, np.diff(m['grp_dt']))
+        mpos = np.flatnonzero(with_gt[order]).astype(np.int64)
+        mcat_ptr = np.searchsorted(mpos, cat_ptr).astype(np.int64)
+        q = np.zeros(len(dt), np.int64)  # index in mpos of each detection with ground truth
+        q[order[mpos]] = np.arange(len(mpos))
+        first = mcat_ptr[m['d_cat']]
         # outputs allocated by numpy (huge pages; see fp_kernels.decode_rle_strings)
-        m['state'] = np.zeros((len(lo), len(p.iouThrs), len(self.f1_thrs) + 1, len(dt)), np.int8)
+        m['codes'] = np.zeros(C * len(mpos), np.int8)
         m['num_gt'] = np.zeros((len(m['grp_cat']), len(lo)), np.int64)
         kern.match_groups(m['grp_dt'], m['grp_gt'], m['pair_off'], m['grp_attr'], ious, f1s,
-                          gt.area, gt.crowd, gt.crowd, gt.id, dt.area, lo, hi,
-                          np.asarray(p.iouThrs, np.float64), self.f1_thrs, m['state'], m['num_gt'])
-        # each category's detections by score; ties: image order, then rank (official concat)
-        m['order'] = np.lexsort((m['rank'], m['d_img'], -m['score'], m['d_cat'])).astype(np.int64)
-        m['cat_ptr'] = np.searchsorted(m['d_cat'][m['order']], np.arange(len(p.catIds) + 1))
+                          gt.area, gt.crowd, gt.crowd, gt.id, lo, hi,
+                          np.asarray(p.iouThrs, np.float64), self.f1_thrs, first * C + q - first,
+                          np.diff(mcat_ptr)[m['d_cat']], m['codes'], m['num_gt'])
+        m.update(
+            order=order,
+            cat_ptr=cat_ptr,
+            mpos=mpos,
+            mcat_ptr=mcat_ptr,
+            area_lo=lo,
+            area_hi=hi,
+            d_area=dt.area,
+            T=T,
+            F1=F1)
         m['gt'] = m['dt'] = None  # the arrays are all that accumulate and bootstrap need
         self.match = m
 
@@ -239,14 +267,21 @@ class FashionpediaEval:
         (images,): each image counted that many times (default 1)."""
         p, m = self.params, self.match
         w = np.ones(m['n_img']) if weights is None else np.asarray(weights, np.float64)
-        T, F1 = m['state'].shape[1:3]
+        if w.shape != (m['n_img'], ) or np.any(w != np.round(w)) or np.any(w < 0):
+            raise ValueError(f'weights must be {m["n_img"]} non-negative integer counts (one per '
+                             f'evaluated image), got shape {w.shape}')
+        T, F1 = m['T'], m['F1']
         K, A, M = len(p.catIds), len(p.areaRng), len(p.maxDets)
-        precision = np.full((T, F1, len(p.recThrs), K, A, M), -1.0)
-        recall = np.full((T, F1, K, A, M), -1.0)
-        kern.accumulate(m['order'], m['cat_ptr'].astype(np.int64), m['rank'], m['d_img'],
-                        m['state'], m['grp_cat'], m['grp_img'], m['num_gt'], m['cat_attr'],
-                        np.asarray(p.maxDets, np.int64), np.asarray(p.recThrs, np.float64), w,
-                        np.arange(A, dtype=np.int64), precision, recall)
+        # computed curve by curve (K, A, M, T, F1, R), handed out in the official layout
+        precision = np.empty((K, A, M, T, F1, len(p.recThrs)))  # -1 where undefined
+        recall = np.empty((K, A, M, T, F1))
+        acc.accumulate(m['order'], m['cat_ptr'], m['rank'], m['d_img'], m['d_area'], m['area_lo'],
+                       m['area_hi'], m['codes'], m['mpos'], m['mcat_ptr'], T, F1, m['grp_cat'],
+                       m['grp_img'], m['num_gt'], m['cat_attr'], np.asarray(p.maxDets, np.int64),
+                       np.asarray(p.recThrs, np.float64), w, np.arange(A, dtype=np.int64),
+                       numba.get_num_threads(), precision, recall)
+        precision = precision.transpose(3, 4, 5, 0, 1, 2)  # (T, F1, R, K, A, M)
+        recall = recall.transpose(3, 4, 0, 1, 2)  # (T, F1, K, A, M)
         self._slices = {}
         self.eval = dict(
             precision=precision[:, :-1],

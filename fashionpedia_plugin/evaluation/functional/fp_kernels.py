@@ -1,19 +1,20 @@
 """Compiled (numba) kernels of :class:`FashionpediaEval`: RLE decoding, mask/box IoU, attribute
-F1, the greedy matching for every threshold pair, and the (optionally image-weighted)
-accumulation.
+F1 and the greedy matching for every threshold pair (the accumulation: ``fp_accumulate``).
 
 Each kernel is a line-by-line port of the C or Python it replaces, so that every float is the
 same operation on the same operands (the parity tests compare with ``FPEval`` and ``COCOeval``):
 - ``decode_rle_strings``, ``rle_bbox``, ``rle_areas``, ``rle_iou``, ``box_iou``: pycocotools
   ``maskApi.c`` (``rleFrString``, ``rleToBbox``, ``rleArea``, ``rleIou``, ``bbIou``);
 - ``pair_f1``: sklearn ``f1_score(average='macro')`` on two 0/1 vectors (see ``binary_macro_f1``);
-- ``match_groups``: ``COCOeval.evaluateImg`` and ``FPEval.evaluateImg``;
-- ``accumulate``: ``COCOeval.accumulate`` / ``FPEval.accumulate``, with per-image weights (all 1:
-  the plain evaluation; resample counts: the bootstrap, see ``bootstrap.py``).
+- ``match_groups``: ``COCOeval.evaluateImg`` and ``FPEval.evaluateImg``.
 
-Detection states in ``state[a, t, f, d]``: 0 false positive, 1 true positive, 2 ignored.
+The matching is kept as match codes, one per (area range a, IoU threshold t, F1 column f,
+detection): ``MATCHED`` (a true positive), ``MATCHED_IGNORED`` (matched an ignored ground truth)
+or 0 (unmatched: a false positive, or ignored when the detection's area is out of the range).
 Column ``f == F`` (one past the F1 thresholds) holds plain COCO matching (crowd exception for
-every category, no F1), which gives COCO mAP from the same per-image matching.
+every category, no F1), which gives COCO mAP from the same per-image matching. The codes are
+laid out category by category, each category's block (columns, its detections in the
+accumulation's score order), so that the accumulation reads each curve as one contiguous row.
 Compiled on first use and cached beside this file (``cache=True``; a few seconds once).
 """
 import numba
@@ -21,7 +22,7 @@ import numpy as np
 
 njit = numba.njit(cache=True, nogil=True)
 pjit = numba.njit(cache=True, nogil=True, parallel=True)  # prange over independent groups
-FP, TP, IGNORED = 0, 1, 2
+MATCHED, MATCHED_IGNORED = 1, 2  # match codes; 0: unmatched
 
 
 @pjit
@@ -220,21 +221,28 @@ def pair_ious(grp_dt, grp_gt, pair_off, segm, dt_cnt, dt_s, dt_e, dt_hw, dt_box,
     x range (xs, xe) of each mask (``rle_columns``): masks in disjoint columns do not meet."""
     ious = np.zeros(pair_off[-1])
     for k in numba.prange(len(pair_off) - 1):
-        d0, d1, g0, g1, po = grp_dt[k], grp_dt[k + 1], grp_gt[k], grp_gt[k + 1], pair_off[k]
-        for d in range(d0, d1):
-            for g in range(g0, g1):
-                if not segm:
-                    o = box_iou(dt_box[d], gt_box[g], gt_crowd[g])
-                elif dt_box[d, 1] < gt_box[g, 0] or gt_box[g, 1] < dt_box[d, 0]:
-                    o = 0.0  # includes empty masks (x range (1, 0))
-                elif dt_hw[d, 0] != gt_hw[g, 0] or dt_hw[d, 1] != gt_hw[g, 1]:
-                    bd = rle_bbox(dt_cnt, dt_s[d], dt_e[d], dt_hw[d, 0])
-                    bg = rle_bbox(gt_cnt, gt_s[g], gt_e[g], gt_hw[g, 0])
-                    o = -1.0 if box_iou(bd, bg, gt_crowd[g]) > 0 else 0.0
-                else:
-                    o = rle_iou(dt_cnt, dt_s[d], dt_e[d], gt_cnt, gt_s[g], gt_e[g], gt_crowd[g])
-                ious[po + (d - d0) * (g1 - g0) + (g - g0)] = o
+        _group_ious(k, grp_dt, grp_gt, pair_off, segm, dt_cnt, dt_s, dt_e, dt_hw, dt_box, gt_cnt,
+                    gt_s, gt_e, gt_hw, gt_box, gt_crowd, ious)
     return ious
+
+
+@njit
+def _group_ious(k, grp_dt, grp_gt, pair_off, segm, dt_cnt, dt_s, dt_e, dt_hw, dt_box, gt_cnt, gt_s,
+                gt_e, gt_hw, gt_box, gt_crowd, ious):
+    d0, d1, g0, g1, po = grp_dt[k], grp_dt[k + 1], grp_gt[k], grp_gt[k + 1], pair_off[k]
+    for d in range(d0, d1):
+        for g in range(g0, g1):
+            if not segm:
+                o = box_iou(dt_box[d], gt_box[g], gt_crowd[g])
+            elif dt_box[d, 1] < gt_box[g, 0] or gt_box[g, 1] < dt_box[d, 0]:
+                o = 0.0  # includes empty masks (x range (1, 0))
+            elif dt_hw[d, 0] != gt_hw[g, 0] or dt_hw[d, 1] != gt_hw[g, 1]:
+                bd = rle_bbox(dt_cnt, dt_s[d], dt_e[d], dt_hw[d, 0])
+                bg = rle_bbox(gt_cnt, gt_s[g], gt_e[g], gt_hw[g, 0])
+                o = -1.0 if box_iou(bd, bg, gt_crowd[g]) > 0 else 0.0
+            else:
+                o = rle_iou(dt_cnt, dt_s[d], dt_e[d], gt_cnt, gt_s[g], gt_e[g], gt_crowd[g])
+            ious[po + (d - d0) * (g1 - g0) + (g - g0)] = o
 
 
 @njit
@@ -306,318 +314,82 @@ def _same_thresholds(values, po, n, thrs):
 
 @pjit
 def match_groups(grp_dt, grp_gt, pair_off, grp_attr, ious, f1s, gt_area, gt_ignore, gt_crowd, gt_id,
-                 dt_area, area_lo, area_hi, iou_thrs, f1_thrs, state, num_gt):
-    """Matching of every group (image, category), area range and threshold pair into ``state``
-    (A, T, F + 1, D) int8, zeros on entry, and ``num_gt`` (groups, A), zeros on entry: regular
-    ground truths. A group without ground truths has only FPs and, out of the area range,
-    ignored detections.
+                 area_lo, area_hi, iou_thrs, f1_thrs, addr, stride, codes, num_gt):
+    """Matching of every group (image, category), area range and threshold pair.
+
+    Into ``codes`` (flat int8, zeros on entry), for detection d and column c = (a * T + t) *
+    (F + 1) + f at ``addr[d] + c * stride[d]``: ``MATCHED`` (a regular ground truth whose id
+    is not 0: a TP), ``MATCHED_IGNORED`` (an ignored ground truth: ignored), or nothing
+    (unmatched: a FP, or ignored if the detection is outside the area range, which the
+    accumulation reads from its area). Only matches are written, so a group without ground
+    truths costs nothing. Into ``num_gt`` (groups, A), zeros on entry: regular ground truths.
     """
-    A, T, F = len(area_lo), len(iou_thrs), len(f1_thrs)
-    n_grp = len(grp_dt) - 1
-    for k in numba.prange(n_grp):
-        d0, nd, g0 = grp_dt[k], grp_dt[k + 1] - grp_dt[k], grp_gt[k]
-        ng = grp_gt[k + 1] - g0
-        if nd == 0 and ng == 0:
-            continue
-        outside = np.zeros((A, max(nd, 1)), np.bool_)
-        for a in range(A):
-            for d in range(nd):
-                outside[a, d] = dt_area[d0 + d] < area_lo[a] or dt_area[d0 + d] > area_hi[a]
-        if ng == 0:
-            for a in range(A):
-                for d in range(nd):
-                    if outside[a, d]:
-                        state[a, :, :, d0 + d] = IGNORED
-            continue
-        with_attr = grp_attr[k]
-        ign_all = np.zeros((A, ng), np.bool_)
-        m_all = np.full((A, T, F + 1, max(nd, 1)), -1, np.int64)
-        taken = np.zeros(ng, np.bool_)
-        reusable = np.zeros(ng, np.bool_)
-        no_reuse = np.zeros(ng, np.bool_)
-        for g in range(ng):
-            reusable[g] = gt_crowd[g0 + g]
-        t_rep = _same_thresholds(ious, pair_off[k], nd * ng, iou_thrs)
-        f_rep = _same_thresholds(f1s, pair_off[k], nd * ng if with_attr else 0, f1_thrs)
-        for a in range(A):
-            for g in range(ng):
-                ar = gt_area[g0 + g]
-                ign_all[a, g] = gt_ignore[g0 + g] or ar < area_lo[a] or ar > area_hi[a]
-                num_gt[k, a] += not ign_all[a, g]
-            same = -1  # area ranges with the same ignore flags match identically
-            for b in range(a):
-                if same < 0 and np.all(ign_all[b] == ign_all[a]):
-                    same = b
-            if same >= 0:
-                m_all[a] = m_all[same]
-            elif nd > 0:
-                ign = ign_all[a]
-                gind = np.argsort(ign, kind='mergesort')
-                for t in range(T):  # a repeated threshold's states are copied below
-                    if t_rep[t] != t:
-                        continue
-                    for f in range(F if with_attr else 0):
-                        if f_rep[f] == f:
-                            _greedy(ious, f1s, pair_off[k], nd, ng, gind, ign, no_reuse,
-                                    iou_thrs[t], f1_thrs[f], True, taken, m_all[a, t, f])
-                    # COCOeval's matching (crowds reusable, no F1): column F, and every column
-                    # of a category without attributes
-                    _greedy(ious, f1s, pair_off[k], nd, ng, gind, ign, reusable, iou_thrs[t], -1.0,
-                            False, taken, m_all[a, t, F])
-            for t in range(T):  # equal matchings (same admitted pairs) give equal states
-                if t_rep[t] != t:
-                    state[a, t, :, d0:d0 + nd] = state[a, t_rep[t], :, d0:d0 + nd]
-                    continue
-                _fill_state(state, a, t, F, d0, nd, m_all[a, t, F], gt_id, g0, ign_all[a],
-                            outside[a])
-                for f in range(F):
-                    if not with_attr:  # COCO's matching in every column
-                        state[a, t, f, d0:d0 + nd] = state[a, t, F, d0:d0 + nd]
-                    elif f_rep[f] != f:
-                        state[a, t, f, d0:d0 + nd] = state[a, t, f_rep[f], d0:d0 + nd]
-                    else:
-                        _fill_state(state, a, t, f, d0, nd, m_all[a, t, f], gt_id, g0, ign_all[a],
-                                    outside[a])
+    for k in numba.prange(len(grp_dt) - 1):
+        _match_group(k, grp_dt, grp_gt, pair_off, grp_attr, ious, f1s, gt_area, gt_ignore, gt_crowd,
+                     gt_id, area_lo, area_hi, iou_thrs, f1_thrs, addr, stride, codes, num_gt)
 
 
 @njit
-def _fill_state(state, a, t, f, d0, nd, matches, gt_id, g0, ign, outside):
-    """TP / ignored (FP stays 0) of a group's detections from their matched ground truths."""
+def _match_group(k, grp_dt, grp_gt, pair_off, grp_attr, ious, f1s, gt_area, gt_ignore, gt_crowd,
+                 gt_id, area_lo, area_hi, iou_thrs, f1_thrs, addr, stride, codes, num_gt):
+    A, T, F = len(area_lo), len(iou_thrs), len(f1_thrs)
+    F1 = F + 1
+    d0, nd, g0 = grp_dt[k], grp_dt[k + 1] - grp_dt[k], grp_gt[k]
+    ng = grp_gt[k + 1] - g0
+    if ng == 0:
+        return
+    with_attr = grp_attr[k]
+    ign_all = np.zeros((A, ng), np.bool_)
+    m_all = np.full((A, T, F1, max(nd, 1)), -1, np.int64)
+    taken = np.zeros(ng, np.bool_)
+    reusable = np.zeros(ng, np.bool_)
+    no_reuse = np.zeros(ng, np.bool_)
+    for g in range(ng):
+        reusable[g] = gt_crowd[g0 + g]
+    t_rep = _same_thresholds(ious, pair_off[k], nd * ng, iou_thrs)
+    f_rep = _same_thresholds(f1s, pair_off[k], nd * ng if with_attr else 0, f1_thrs)
+    for a in range(A):
+        for g in range(ng):
+            ar = gt_area[g0 + g]
+            ign_all[a, g] = gt_ignore[g0 + g] or ar < area_lo[a] or ar > area_hi[a]
+            num_gt[k, a] += not ign_all[a, g]
+        if nd == 0:
+            continue
+        same = -1  # area ranges with the same ignore flags match identically
+        for b in range(a):
+            if same < 0 and np.all(ign_all[b] == ign_all[a]):
+                same = b
+        if same >= 0:
+            m_all[a] = m_all[same]
+        else:
+            ign = ign_all[a]
+            gind = np.argsort(ign, kind='mergesort')
+            for t in range(T):  # a repeated threshold reads its first one's matching
+                if t_rep[t] != t:
+                    continue
+                for f in range(F if with_attr else 0):
+                    if f_rep[f] == f:
+                        _greedy(ious, f1s, pair_off[k], nd, ng, gind, ign, no_reuse, iou_thrs[t],
+                                f1_thrs[f], True, taken, m_all[a, t, f])
+                # COCOeval's matching (crowds reusable, no F1): column F, and every column
+                # of a category without attributes
+                _greedy(ious, f1s, pair_off[k], nd, ng, gind, ign, reusable, iou_thrs[t], -1.0,
+                        False, taken, m_all[a, t, F])
+        for t in range(T):  # equal admitted pairs give equal matchings: read the first
+            for f in range(F1):
+                fm = F if f == F or not with_attr else f_rep[f]
+                _write_codes(m_all[a, t_rep[t], fm], nd, d0, g0, ign_all[a], gt_id, addr, stride,
+                             (a * T + t) * F1 + f, codes)
+
+
+@njit
+def _write_codes(matches, nd, d0, g0, ign, gt_id, addr, stride, c, codes):
+    """One column's codes of a group's detections from their matched ground truths."""
     for d in range(nd):
         m = matches[d]
-        matched = m > -1 and gt_id[g0 + m] != 0  # ids are stored; 0 = none
-        if (m > -1 and ign[m]) or (not matched and outside[d]):
-            state[a, t, f, d0 + d] = IGNORED
-        elif matched:
-            state[a, t, f, d0 + d] = TP
-
-
-@njit
-def _select(order, s0, s1, rank, max_det, img, weights, idx, wts):
-    """Category detections in score order that count: rank < max_det, image weight > 0."""
-    n = 0
-    for j in range(s0, s1):
-        d = order[j]
-        if rank[d] < max_det and weights[img[d]] > 0:
-            idx[n], wts[n] = d, weights[img[d]]
-            n += 1
-    return n
-
-
-@njit
-def _curve(idx, wts, n_sel, st, npig, rec_thrs, rc, pr, q):
-    """Precision at the recall thresholds (into ``q``) and the final recall of one PR curve.
-
-    ``COCOeval.accumulate``: cumulated TPs/FPs, rc = tp / npig, pr = tp / (tp + fp + eps),
-    pr made non-increasing from the right, then read at the first rc >= each threshold.
-    Ignored detections add to neither sum, so leaving them out changes no value read. The
-    points are computed at TPs only (the same floats from the same sums): recall rises only at
-    a TP, so the first point reaching a threshold > 0 is a TP, and precision falls at every FP,
-    so the maximum to the right of a TP is reached at a TP (threshold 0 reads the maximum of
-    all points, again a TP's, or 0 without TPs, as COCO).
-    """
-    tp, fp, n = 0.0, 0.0, 0
-    eps = np.spacing(1.0)
-    for j in range(n_sel):
-        s = st[idx[j]]
-        if s == FP:
-            fp += wts[j]
-        elif s == TP:
-            tp += wts[j]
-            rc[n] = tp / npig
-            pr[n] = tp / (fp + tp + eps)
-            n += 1
-    for i in range(n - 1, 0, -1):
-        if pr[i] > pr[i - 1]:
-            pr[i - 1] = pr[i]
-    q[:] = 0.0
-    p = 0
-    for r in range(len(rec_thrs)):
-        while p < n and rc[p] < rec_thrs[r]:
-            p += 1
-        if p >= n:
-            break
-        q[r] = pr[p]
-    return rc[n - 1] if n else 0.0
-
-
-@njit
-def _num_gt(grp_cat, grp_img, num_gt, weights, K, area):
-    npig = np.zeros(K)
-    for g in range(len(grp_cat)):
-        npig[grp_cat[g]] += weights[grp_img[g]] * num_gt[g, area]
-    return npig
-
-
-@pjit
-def accumulate(order, cat_ptr, rank, img, state, grp_cat, grp_img, num_gt, cat_attr, max_dets,
-               rec_thrs, weights, areas, precision, recall):
-    """Into ``precision`` (T, F + 1, R, K, len(areas), M) and ``recall`` (T, F + 1, K,
-    len(areas), M), both -1 on entry.
-
-    ``order[cat_ptr[k]:cat_ptr[k + 1]]``: category k's detections by score (ties: image order,
-    then rank in the image). Categories whose *index* has no attributes fill columns F - 1 and F.
-    """
-    T, F1 = state.shape[1], state.shape[2]
-    K, M, R, A = len(cat_ptr) - 1, len(max_dets), len(rec_thrs), len(areas)
-    npig = np.zeros((K, A))
-    for ai in range(A):
-        npig[:, ai] = _num_gt(grp_cat, grp_img, num_gt, weights, K, areas[ai])
-    for k in numba.prange(K):
-        size = max(cat_ptr[k + 1] - cat_ptr[k], 1)
-        idx, wts = np.empty(size, np.int64), np.empty(size)
-        rc, pr, q = np.empty(size), np.empty(size), np.empty(R)
-        n_prev = -1
-        for mi in range(M):
-            n_sel = _select(order, cat_ptr[k], cat_ptr[k + 1], rank, max_dets[mi], img, weights,
-                            idx, wts)
-            if n_sel == n_prev:  # rank < max_det selects the same detections (nested): copy
-                precision[:, :, :, k, :, mi] = precision[:, :, :, k, :, mi - 1]
-                recall[:, :, k, :, mi] = recall[:, :, k, :, mi - 1]
-                continue
-            n_prev = n_sel
-            for ai in range(A):
-                if npig[k, ai] == 0:
-                    continue
-                for t in range(T):
-                    for f in range(F1):
-                        if not cat_attr[k] and f < F1 - 2:
-                            continue
-                        recall[t, f, k, ai, mi] = _curve(idx, wts, n_sel, state[areas[ai], t, f],
-                                                         npig[k, ai], rec_thrs, rc, pr, q)
-                        precision[t, f, :, k, ai, mi] = q
-
-
-@njit
-def headline_slots(order, cat_ptr, rank, img, state, cat_attr, max_det, area):
-    """What the bootstrap needs of one evaluation, computed once: per category the detections
-    that count (rank < ``max_det``, score order) and, per (t, f) column of a headline slice,
-    only its TPs and ignored detections (positions in that list).
-
-    Why only those: precision falls at every FP, so the interpolated precision at a recall
-    threshold (the maximum to the right of the first point reaching it) is always reached at a
-    TP, and the FP count at a TP is (all detections so far) - TPs - ignored. Exact for integer
-    weights (every sum is an integer below 2**53).
-
-    Returns ``sel_img`` (the image of each detection that counts, by category), ``sel_ptr``
-    (K + 1), ``slot_cat``, ``slot_kind`` (bits 1 COCO mAP, 2 AP IoU+F1, 4 AP IoU, 8 AP F1),
-    ``slot_ptr``, ``spec_pos``, ``spec_img``, ``spec_tp``: images rather than detections, as a
-    resample only changes the weight of each image.
-    """
-    T, F1 = state.shape[1], state.shape[2]
-    F, K = F1 - 1, len(cat_ptr) - 1
-    sel = np.empty(len(order), np.int64)
-    sel_ptr = np.zeros(K + 1, np.int64)
-    n = 0
-    for k in range(K):
-        for j in range(cat_ptr[k], cat_ptr[k + 1]):
-            if rank[order[j]] < max_det:
-                sel[n] = order[j]
-                n += 1
-        sel_ptr[k + 1] = n
-    slot_cat, slot_kind, slot_t, slot_f = [0], [0], [0], [0]
-    slot_cat.pop(), slot_kind.pop(), slot_t.pop(), slot_f.pop()
-    for k in range(K):
-        for t in range(T):
-            for f in range(F1):
-                regular_t = t < T - 1
-                # the headline slices this (t, f) column belongs to (FPEval._summarize)
-                f1_col = (cat_attr[k] and f < F - 1) or (not cat_attr[k] and f == F - 1)
-                kind = 1 if regular_t and f == F else 0
-                kind |= 2 if regular_t and f1_col else 0
-                kind |= 4 if regular_t and f == F - 1 else 0
-                kind |= 8 if t == T - 1 and f1_col else 0
-                if kind:
-                    slot_cat.append(k)
-                    slot_kind.append(kind)
-                    slot_t.append(t)
-                    slot_f.append(f)
-    S = len(slot_cat)
-    slot_ptr = np.zeros(S + 1, np.int64)
-    total = 0
-    for si in range(S):
-        st = state[area, slot_t[si], slot_f[si]]
-        k = slot_cat[si]
-        for j in range(sel_ptr[k], sel_ptr[k + 1]):
-            if st[sel[j]] != FP:
-                total += 1
-        slot_ptr[si + 1] = total
-    spec_pos = np.empty(total, np.int64)
-    spec_img = np.empty(total, np.int64)
-    spec_tp = np.empty(total, np.bool_)
-    e = 0
-    for si in range(S):
-        st = state[area, slot_t[si], slot_f[si]]
-        k = slot_cat[si]
-        for j in range(sel_ptr[k], sel_ptr[k + 1]):
-            if st[sel[j]] != FP:
-                spec_pos[e] = j - sel_ptr[k]
-                spec_img[e] = img[sel[j]]
-                spec_tp[e] = st[sel[j]] == TP
-                e += 1
-    sel_img = np.empty(n, np.int64)
-    for j in range(n):
-        sel_img[j] = img[sel[j]]
-    cats, kinds = np.array(slot_cat, np.int64), np.array(slot_kind, np.int64)
-    return sel_img, sel_ptr, cats, kinds, slot_ptr, spec_pos, spec_img, spec_tp
-
-
-@pjit
-def bootstrap_headline(sel_img, sel_ptr, slot_cat, slot_kind, slot_ptr, spec_pos, spec_img, spec_tp,
-                       grp_cat, grp_img, num_gt, area, rec_thrs, weights):
-    """Headline APs for each row of ``weights`` (B, images): (B, 4) = COCO mAP, AP IoU+F1,
-    AP IoU, AP F1, each the mean of the valid precisions of its official slice (-1 if none).
-    Inputs from ``headline_slots``; per resample O(detections + TPs + slots x R)."""
-    K, R, B = len(sel_ptr) - 1, len(rec_thrs), weights.shape[0]
-    eps = np.spacing(1.0)
-    out = np.zeros((B, 4))
-    max_n = 1
-    for k in range(K):
-        max_n = max(max_n, sel_ptr[k + 1] - sel_ptr[k])
-    for b in numba.prange(B):
-        w = weights[b]
-        npig = _num_gt(grp_cat, grp_img, num_gt, w, K, area)
-        sums, counts = np.zeros(4), np.zeros(4)
-        cw, rcs, prs = np.empty(max_n), np.empty(max_n), np.empty(max_n)
-        k_done = -1
-        for si in range(len(slot_cat)):
-            k = slot_cat[si]
-            if npig[k] == 0:
-                continue
-            s0 = sel_ptr[k]
-            if k != k_done:  # running weight of the category's detections in score order
-                acc = 0.0
-                for j in range(sel_ptr[k + 1] - s0):
-                    acc += w[sel_img[s0 + j]]
-                    cw[j] = acc
-                k_done = k
-            tp, ig, n = 0.0, 0.0, 0
-            for e in range(slot_ptr[si], slot_ptr[si + 1]):
-                wt = w[spec_img[e]]
-                if wt == 0:
-                    continue
-                if spec_tp[e]:
-                    tp += wt
-                    fp = cw[spec_pos[e]] - tp - ig
-                    rcs[n] = tp / npig[k]
-                    prs[n] = tp / (fp + tp + eps)
-                    n += 1
-                else:
-                    ig += wt
-            for i in range(n - 1, 0, -1):
-                if prs[i] > prs[i - 1]:
-                    prs[i - 1] = prs[i]
-            total, p = 0.0, 0
-            for r in range(R):
-                while p < n and rcs[p] < rec_thrs[r]:
-                    p += 1
-                if p >= n:
-                    break
-                total += prs[p]
-            for i in range(4):
-                if slot_kind[si] & (1 << i):
-                    sums[i] += total
-                    counts[i] += R
-        for i in range(4):
-            out[b, i] = sums[i] / counts[i] if counts[i] else -1.0
-    return out
+        if m < 0:
+            continue
+        if ign[m]:
+            codes[addr[d0 + d] + c * stride[d0 + d]] = MATCHED_IGNORED
+        elif gt_id[g0 + m] != 0:  # ids are stored; 0 = none
+            codes[addr[d0 + d] + c * stride[d0 + d]] = MATCHED
