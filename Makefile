@@ -7,6 +7,10 @@ PY ?= $(VENV)/bin/python
 endif
 STAMP := $(if $(filter none,$(VENV)),.install-stamp,$(VENV)/.install-stamp)
 PYTEST_ARGS ?=
+# test files spread over one pytest worker per core (xdist; a file's tests stay on one worker, so
+# its module fixtures are built once); PYTEST_JOBS=0 runs them in this one process
+PYTEST_JOBS ?= auto
+XDIST := $(if $(filter 0,$(PYTEST_JOBS)),,-n $(PYTEST_JOBS) --dist loadfile)
 
 .PHONY: install test test-fast demo lint format benchmark docs clean
 
@@ -17,10 +21,10 @@ $(STAMP): tools/install.sh setup.cfg
 install: $(STAMP)
 
 test: $(STAMP)
-	$(PY) -m pytest $(PYTEST_ARGS)
+	$(PY) -m pytest $(XDIST) $(PYTEST_ARGS)
 
 test-fast: $(STAMP)
-	$(PY) -m pytest -m "not slow" $(PYTEST_ARGS)
+	$(PY) -m pytest $(XDIST) -m "not slow" $(PYTEST_ARGS)
 
 demo: $(STAMP)
 	bash tools/demo.sh

@@ -6,6 +6,14 @@ import pytest
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 TOOLS = osp.join(REPO, 'tools')
+# Under ``pytest -n N`` (make test), N workers share the cores: each worker and what it launches
+# gets its share of threads (torch/OpenMP, numba), so that training tests do not oversubscribe
+# the machine (2 workers x 2 threads on 2 cores ran CPU training several times slower).
+if os.environ.get('PYTEST_XDIST_WORKER_COUNT'):
+    _share = str(max(1, (os.cpu_count() or 1) // int(os.environ['PYTEST_XDIST_WORKER_COUNT'])))
+    for _var in ('OMP_NUM_THREADS', 'MKL_NUM_THREADS', 'NUMBA_NUM_THREADS'):
+        os.environ.setdefault(_var, _share)
+
 SHARED = os.environ.get('FP_SHARED_DIR', osp.join(osp.dirname(REPO), 'shared'))
 SAMPLE_DIR = osp.join(SHARED, 'data', 'fashionpedia-api-sample')
 SAMPLE_ANN = osp.join(SAMPLE_DIR, 'sample_final_taxonomy.json')
@@ -27,6 +35,15 @@ def synthetic_root(tmp_path_factory):
     root = str(tmp_path_factory.mktemp('synthetic'))
     synthetic.generate(root, num_train=12, num_val=6, size=320, seed=1)
     return root
+
+
+def free_port():
+    """A TCP port nobody listens on now (the OS picks it): rendezvous ports of the multi-process
+    tests, which may run side by side (``pytest -n``)."""
+    import socket
+    with socket.socket() as s:
+        s.bind(('127.0.0.1', 0))
+        return s.getsockname()[1]
 
 
 def tiny_cfg_options(data_root, work_dir, max_iters=2):

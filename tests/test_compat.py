@@ -1,5 +1,4 @@
 """Each workaround in fashionpedia_plugin/compat.py, tested with and without it."""
-import os
 import subprocess
 import sys
 import textwrap
@@ -7,6 +6,7 @@ import textwrap
 import numpy as np
 import pytest
 import torch
+from conftest import free_port
 from mmengine.model import BaseModel
 from mmengine.runner import Runner
 
@@ -116,7 +116,7 @@ DIST_SCRIPT = textwrap.dedent("""
 def test_pytorch_launcher_on_cpu(mode, tmp_path):
     script = tmp_path / 'dist.py'
     script.write_text(DIST_SCRIPT)
-    port = str(29600 + (os.getpid() % 200) + (mode == 'with'))
+    port = str(free_port())
     res = subprocess.run([sys.executable, str(script), mode, port],
                          capture_output=True,
                          text=True,

@@ -11,6 +11,36 @@ CONFIGS = sorted(
     p for p in glob.glob(osp.join(REPO, 'configs', '**', '*.py'), recursive=True)
     if '_base_' not in p)
 
+# What one training step exercises: everything but the schedule (iterations, lr steps, warm-up,
+# per-GPU batch; the step trains at batch 1, and the schedules have their own tests below and in
+# test_schedule_scaling.py). Schedule-only variants (lsj-2x/3x/6x, 8xb8) share their base's step.
+SCHEDULE_KEYS = ('train_cfg', 'param_scheduler', 'auto_scale_lr', 'auto_scale_schedule',
+                 'max_iters', 'milestones', 'warmup_iters')
+
+
+def training_signature(path):
+    cfg = Config.fromfile(path)
+    for key in SCHEDULE_KEYS:
+        cfg.pop(key, None)
+    cfg.train_dataloader.pop('batch_size', None)
+    return cfg.pretty_text
+
+
+def step_configs():
+    """One config per distinct training signature, with the variants it stands for."""
+    firsts = {}
+    for path in CONFIGS:
+        firsts.setdefault(training_signature(path), []).append(path)
+    out = {}
+    for paths in firsts.values():  # the base: the one the others inherit from (by file name)
+        base = next((p for p in paths if all(p == q or osp.basename(p) in open(q).read()
+                                             for q in paths)), paths[0])
+        out[base] = [p for p in paths if p != base]
+    return out
+
+
+STEP_CONFIGS = step_configs()
+
 
 def test_there_are_configs():
     names = {osp.basename(p) for p in CONFIGS}
@@ -65,11 +95,26 @@ def test_paper_schedules(schedule):
     assert cfg.default_hooks.checkpoint.save_best == 'fashionpedia/segm_mAP'
 
 
+def test_schedule_variants_share_their_base_step():
+    """Only schedule-only variants are left out of the training step, each with its base."""
+    by_name = {osp.basename(p): [osp.basename(v) for v in vs] for p, vs in STEP_CONFIGS.items()}
+    assert sorted(by_name['attr-mask-rcnn_r50_fpn_lsj-1x_fashionpedia.py']) == [
+        'attr-mask-rcnn_r50_fpn_8xb8-lsj-1x_fashionpedia.py',
+        'attr-mask-rcnn_r50_fpn_lsj-2x_fashionpedia.py',
+        'attr-mask-rcnn_r50_fpn_lsj-3x_fashionpedia.py',
+        'attr-mask-rcnn_r50_fpn_lsj-6x_fashionpedia.py'
+    ]
+    for name in ('amp-bf16_lsj-1x', 'channels-last_lsj-1x', 'mmdet-style_lsj-1x'):
+        assert f'attr-mask-rcnn_r50_fpn_{name}_fashionpedia.py' in by_name
+    assert sum(1 + len(v) for v in STEP_CONFIGS.values()) == len(CONFIGS)
+
+
 @pytest.mark.slow
-@pytest.mark.parametrize('path', CONFIGS, ids=[osp.relpath(p, REPO) for p in CONFIGS])
+@pytest.mark.parametrize('path', STEP_CONFIGS, ids=[osp.relpath(p, REPO) for p in STEP_CONFIGS])
 def test_one_cpu_training_step(path, synthetic_root, tmp_path):
-    """Every config trains one step on CPU (its own pipeline and model; synthetic data, batch 1,
-    no pretrained weights, no validation)."""
+    """Every config with its own model, pipeline, optimizer wrapper or hooks trains one step on
+    CPU (synthetic data, batch 1, no pretrained weights, no validation); a schedule-only variant
+    counts as its base (``STEP_CONFIGS``)."""
     import numpy as np
     from conftest import prior_options, tiny_cfg_options
 

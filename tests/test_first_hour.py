@@ -10,7 +10,7 @@ import shutil
 import sys
 
 import pytest
-from conftest import DEMO_CONFIG, REPO, SAMPLE_ANN, TOOLS, run, tool
+from conftest import DEMO_CONFIG, REPO, SAMPLE_ANN, TOOLS, free_port, run, tool
 
 PAPER_1X = osp.join(REPO, 'configs', 'attr-mask-rcnn',
                     'attr-mask-rcnn_r50_fpn_lsj-1x_fashionpedia.py')
@@ -172,7 +172,7 @@ def _dist(script, args, port):
 def test_dist_train_refused_option_prints_the_error_once_and_last(tmp_path):
     res = _dist('dist_train.sh',
                 [DEMO_CONFIG, 2, '--work-dir', tmp_path, '--cfg-options', 'data_root=/other/'],
-                29400 + os.getpid() % 200)
+                free_port())
     out = (res.stdout + res.stderr).strip().splitlines()
     assert res.returncode == 2, out[-20:]
     errors = [ln for ln in out if ln.startswith('error:')]
@@ -192,7 +192,7 @@ def test_dist_test_two_processes_logs_no_error(synthetic_root, init_checkpoint, 
     res = _dist('dist_test.sh', [
         DEMO_CONFIG, init_checkpoint, 2, '--work-dir', tmp_path, '--data-root', synthetic_root,
         '--cfg-options', 'test_dataloader.num_workers=0', 'test_dataloader.persistent_workers=False'
-    ], 29600 + os.getpid() % 200)
+    ], free_port())
     out = res.stdout + res.stderr
     assert res.returncode == 0, out[-3000:]
     assert out.count('FashionpediaMetric: evaluated 6 images') == 1

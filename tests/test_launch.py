@@ -8,7 +8,7 @@ import sys
 
 import numpy as np
 import pytest
-from conftest import DEMO_CONFIG, TOOLS, derived_config, run, run_tool, tiny_cfg_options
+from conftest import DEMO_CONFIG, TOOLS, derived_config, free_port, run, run_tool, tiny_cfg_options
 
 
 def test_train_two_iterations_synthetic(trained):
@@ -201,7 +201,7 @@ def test_two_nodes_train_test_and_resume_on_one_process(synthetic_root, tmp_path
     work = str(tmp_path / 'dist')
     # 2 processes x 2 = 4 = the demo's reference batch: the schedule is kept (factor 1)
     opts = [*tiny_cfg_options(synthetic_root, work), 'auto_scale_schedule.enable=True']
-    port = str(29700 + os.getpid() % 200)
+    port = str(free_port())
     outs = _two_nodes('dist_train.sh', [cfg, '1', '--work-dir', work, '--cfg-options', *opts], port,
                       work)
     assert 'distributed training: True, processes: 2' in outs[0]

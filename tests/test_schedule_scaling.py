@@ -1,11 +1,10 @@
 """Schedules that follow the GPU count (toolkit/schedule_scaling.py, tools/train.py)."""
 import json
-import os
 import os.path as osp
 import sys
 
 import pytest
-from conftest import DEMO_CONFIG, REPO, prior_options, run
+from conftest import DEMO_CONFIG, REPO, free_port, prior_options, run
 from mmengine.config import Config
 
 from fashionpedia_plugin.toolkit.schedule_scaling import describe, resolve_schedule
@@ -95,7 +94,7 @@ def _probe(work, nproc, synthetic_root):
         f'val_evaluator.ann_file={synthetic_root}/annotations/instances_attributes_val2020.json',
         'train_dataloader.batch_size=2', 'auto_scale_schedule.enable=True'
     ] + prior_options(synthetic_root)
-    port = str(29300 + nproc * 10 + os.getpid() % 10)
+    port = str(free_port())
     run([
         sys.executable, '-m', 'torch.distributed.run', f'--nproc_per_node={nproc}',
         f'--master_port={port}',
