@@ -50,12 +50,10 @@ def headline_values(evaluator, weights):
     area = list(p.areaRngLbl).index('all')
     if 'headline_slots' not in m:  # once per evaluation; each resample reuses it
         C = len(m['area_lo']) * m['T'] * m['F1']
-        mq = np.full(len(m['order']), -1, np.int64)  # index among the detections with codes
-        mq[m['mpos']] = np.arange(len(m['mpos']))
         m['headline_slots'] = acc.headline_slots(m['order'], m['cat_ptr'], m['rank'], m['d_img'],
                                                  m['d_area'], m['area_lo'][area],
-                                                 m['area_hi'][area], m['codes'], mq, m['mcat_ptr'],
-                                                 m['T'], m['F1'], C, m['cat_attr'],
+                                                 m['area_hi'][area], m['codes'], m['mq'],
+                                                 m['mcat_ptr'], m['T'], m['F1'], C, m['cat_attr'],
                                                  int(p.maxDets[-1]), area)
     return acc.bootstrap_headline(*m['headline_slots'], m['grp_cat'], m['grp_img'], m['num_gt'],
                                   area, np.asarray(p.recThrs, np.float64), weights)

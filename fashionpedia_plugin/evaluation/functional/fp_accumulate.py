@@ -223,8 +223,8 @@ def headline_slots(order, cat_ptr, rank, img, d_area, lo, hi, codes, mq, mcat_pt
     slot_ptr = np.zeros(S + 1, np.int64)
     total = 0
     for si in range(S):
-        _slot_states(order, cat_ptr, sel, sel_ptr, d_area, lo, hi, codes, mq, mcat_ptr, T, F1, C,
-                     area, slot_cat[si], slot_t[si], slot_f[si], state)
+        _slot_states(order, sel, sel_ptr, d_area, lo, hi, codes, mq, mcat_ptr, T, F1, C, area,
+                     slot_cat[si], slot_t[si], slot_f[si], state)
         for j in range(sel_ptr[slot_cat[si]], sel_ptr[slot_cat[si] + 1]):
             total += state[j] != FP
         slot_ptr[si + 1] = total
@@ -234,8 +234,8 @@ def headline_slots(order, cat_ptr, rank, img, d_area, lo, hi, codes, mq, mcat_pt
     e = 0
     for si in range(S):
         k = slot_cat[si]
-        _slot_states(order, cat_ptr, sel, sel_ptr, d_area, lo, hi, codes, mq, mcat_ptr, T, F1, C,
-                     area, k, slot_t[si], slot_f[si], state)
+        _slot_states(order, sel, sel_ptr, d_area, lo, hi, codes, mq, mcat_ptr, T, F1, C, area, k,
+                     slot_t[si], slot_f[si], state)
         for j in range(sel_ptr[k], sel_ptr[k + 1]):
             if state[j] != FP:
                 spec_pos[e] = j - sel_ptr[k]
@@ -250,8 +250,8 @@ def headline_slots(order, cat_ptr, rank, img, d_area, lo, hi, codes, mq, mcat_pt
 
 
 @njit
-def _slot_states(order, cat_ptr, sel, sel_ptr, d_area, lo, hi, codes, mq, mcat_ptr, T, F1, C, area,
-                 k, t, f, state):
+def _slot_states(order, sel, sel_ptr, d_area, lo, hi, codes, mq, mcat_ptr, T, F1, C, area, k, t, f,
+                 state):
     """COCOeval's state (FP / TP / IGNORED) of category k's detections that count, one column."""
     m0, m1 = mcat_ptr[k], mcat_ptr[k + 1]
     c0 = m0 * C + ((area * T + t) * F1 + f) * (m1 - m0)

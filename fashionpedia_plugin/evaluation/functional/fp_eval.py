@@ -11,11 +11,10 @@ thresholds + 28 x 1), IoU only, F1 only.
 
 What is different is only how: the annotations are flattened into arrays once, grouped by
 (category, image), and every step runs as a compiled kernel (``fp_kernels``, ``fp_accumulate``;
-numba): RLE IoU
-and box IoU as pycocotools computes them, the F1 of every pair, the greedy matching for all
-11 x 11 threshold pairs, and the accumulation. The same per-image matching also holds plain
-COCO matching (``coco_precision``: COCO mAP) and feeds the paired bootstrap (``bootstrap.py``),
-which repeats only the accumulation with per-image weights.
+numba): RLE IoU and box IoU as pycocotools computes them, the F1 of every pair, the greedy
+matching for all 11 x 11 threshold pairs, and the accumulation. The same per-image matching
+also holds plain COCO matching (``coco_precision``: COCO mAP) and feeds the paired bootstrap
+(``bootstrap.py``), which repeats only the accumulation with per-image weights.
 
 Quirks reproduced on purpose (parity is tested against the official package):
 - the -1 slot accepts any IoU/F1, so in the F1-only view a detection may match anywhere;
@@ -238,8 +237,10 @@ class FashionpediaEval:
         with_gt = np.repeat(np.diff(m['grp_gt']) > 0, np.diff(m['grp_dt']))
         mpos = np.flatnonzero(with_gt[order]).astype(np.int64)
         mcat_ptr = np.searchsorted(mpos, cat_ptr).astype(np.int64)
-        q = np.zeros(len(dt), np.int64)  # index in mpos of each detection with ground truth
-        q[order[mpos]] = np.arange(len(mpos))
+        mq = np.full(len(dt), -1, np.int64)  # each score-order position's index in mpos, or -1
+        mq[mpos] = np.arange(len(mpos))
+        q = np.empty(len(dt), np.int64)  # the same by detection (group order)
+        q[order] = mq
         first = mcat_ptr[m['d_cat']]
         # outputs allocated by numpy (huge pages; see fp_kernels.decode_rle_strings)
         m['codes'] = np.zeros(C * len(mpos), np.int8)
@@ -252,6 +253,7 @@ class FashionpediaEval:
             order=order,
             cat_ptr=cat_ptr,
             mpos=mpos,
+            mq=mq,
             mcat_ptr=mcat_ptr,
             area_lo=lo,
             area_hi=hi,
