@@ -64,7 +64,8 @@ class Columns:
         crowd (np.ndarray): (n,) bool.
         box (np.ndarray | None): (n, 4) x, y, w, h (``bbox`` iou type).
         counts (np.ndarray | None): decoded RLE counts of all masks (``segm``); mask i is
-            ``counts[starts[i]:ends[i]]`` of size ``hw[i]`` and foreground columns ``xr[i]``.
+            ``counts[starts[i]:ends[i]]`` of size ``hw[i]``, foreground columns ``xr[i]``, pixel
+            count ``mask_area[i]`` and ``canonical[i]`` (``fp_kernels.rle_extents``).
         attr_ids, attr_off (np.ndarray): CSR of each annotation's ``attribute_ids`` as given.
     """
 
@@ -136,7 +137,17 @@ class Columns:
                                                              n))]).astype(np.int64)
         self.hw = sizes.reshape(n, 2)
         self.counts, self.starts, self.ends = kern.decode_rle_strings(buf, offsets)
-        xs, xe = kern.rle_columns(self.counts, self.starts, self.ends, self.hw[:, 0])
+        xs, xe, self.mask_area, valid, self.canonical = kern.rle_extents(
+            self.counts, self.starts, self.ends, self.hw)
+        if not valid.all():  # pycocotools' rleIou would loop forever on some of them
+            bad = np.flatnonzero(~valid)
+            i = bad[0]
+            cnt = self.counts[self.starts[i]:self.ends[i]].astype(np.int64)
+            neg = ' with a negative run' if (cnt < 0).any() else ''
+            raise ValueError(f'{what} {i} (id {self.id[i]}, image {self.image_id[i]}): its RLE '
+                             f'counts sum to {int(cnt.sum())}{neg}, not h * w = '
+                             f'{int(self.hw[i].prod())} of its size {self.hw[i].tolist()} '
+                             f'({len(bad)} such masks)')
         self.xr = np.stack([xs, xe], 1)
 
     @classmethod
@@ -156,8 +167,8 @@ class Columns:
         out.box = None if self.box is None else self.box[idx]
         out.counts = self.counts
         if self.counts is not None:
-            out.starts, out.ends, out.hw, out.xr = (self.starts[idx], self.ends[idx], self.hw[idx],
-                                                    self.xr[idx])
+            for k in ('starts', 'ends', 'hw', 'xr', 'mask_area', 'canonical'):
+                setattr(out, k, getattr(self, k)[idx])
         starts = self.attr_off[idx]
         lens = self.attr_off[np.asarray(idx) + 1] - starts
         out.attr_off = np.concatenate([[0], np.cumsum(lens)]).astype(np.int64)
@@ -242,7 +253,7 @@ def load_results(coco_gt, results, iou_type):
         box=boxes,
         what='result')
     if area is None:  # the mask's pixel count (maskApi.c rleArea: the odd runs)
-        cols.area = kern.rle_areas(cols.counts, cols.starts, cols.ends).astype(np.float64)
+        cols.area = cols.mask_area.astype(np.float64)
     return cols
 
 

@@ -146,12 +146,14 @@ class FashionpediaEval:
         return kern.unique_segments(idx.astype(np.int64), offsets)
 
     def _shapes(self, cols):
-        """``(boxes or mask x ranges, (h, w), counts, starts, ends)`` for ``pair_ious``."""
+        """``(counts, starts, ends, (h, w), boxes or mask x ranges, pixel counts, canonical)``
+        for ``pair_ious``."""
         n = len(cols)
         if self.iou_type == 'bbox':
             none = np.zeros(n, np.int64)
-            return cols.box, np.zeros((n, 2), np.int64), none[:1], none, none
-        return cols.xr, cols.hw, cols.counts, cols.starts, cols.ends
+            return none[:1], none, none, np.zeros((n, 2), np.int64), cols.box, none, none > 0
+        return (cols.counts, cols.starts, cols.ends, cols.hw, cols.xr, cols.mask_area,
+                cols.canonical)
 
     def _flatten(self):
         p = self.params
@@ -205,8 +207,15 @@ class FashionpediaEval:
             if self.iou_cache.get('key') == key:
                 return self.iou_cache['ious']
         d, g = self._shapes(dt), self._shapes(gt)
-        ious = kern.pair_ious(m['grp_dt'], m['grp_gt'], m['pair_off'], self.iou_type == 'segm',
-                              d[2], d[3], d[4], d[1], d[0], g[2], g[3], g[4], g[1], g[0], gt.crowd)
+        # groups in the order their detections' masks lie in memory (the results' order: image
+        # by image as a detector writes them) rather than category by category: reading
+        # 100k masks' counts (~120 MB at val scale) in a random order cost 3x the time.
+        where = m['grp_dt'][:-1]
+        if self.iou_type == 'segm' and len(dt):
+            where = dt.starts[np.minimum(where, len(dt) - 1)]
+        visit = np.argsort(where, kind='stable').astype(np.int64)
+        ious = kern.pair_ious(m['grp_dt'], m['grp_gt'], m['pair_off'], visit,
+                              self.iou_type == 'segm', *d, *g, gt.crowd)
         if key is not None:
             self.iou_cache.update(key=key, ious=ious)
         return ious

@@ -3,8 +3,9 @@ F1 and the greedy matching for every threshold pair (the accumulation: ``fp_accu
 
 Each kernel is a line-by-line port of the C or Python it replaces, so that every float is the
 same operation on the same operands (the parity tests compare with ``FPEval`` and ``COCOeval``):
-- ``decode_rle_strings``, ``rle_bbox``, ``rle_areas``, ``rle_iou``, ``box_iou``: pycocotools
-  ``maskApi.c`` (``rleFrString``, ``rleToBbox``, ``rleArea``, ``rleIou``, ``bbIou``);
+- ``decode_rle_strings``, ``rle_bbox``, ``rle_extents``, ``rle_iou_merge``, ``box_iou``:
+  pycocotools ``maskApi.c`` (``rleFrString``, ``rleToBbox``, ``rleArea``, ``rleIou``, ``bbIou``);
+  ``rle_intersection`` + ``_iou_of``: ``rleIou``'s integers by a shorter walk (canonical masks);
 - ``pair_f1``: sklearn ``f1_score(average='macro')`` on two 0/1 vectors (see ``binary_macro_f1``);
 - ``match_groups``: ``COCOeval.evaluateImg`` and ``FPEval.evaluateImg``.
 
@@ -62,13 +63,15 @@ def _rle_decode_into(buf, offsets, starts, counts):
 
 def decode_rle_strings(buf, offsets):
     """COCO compressed RLE strings (concatenated bytes, string i = ``buf[offsets[i]:offsets[i +
-    1]]``) -> counts (int64) and each mask's ``[start, end)`` in them. The output is allocated
+    1]]``) -> counts (int32: ``maskApi.c``'s are 32-bit ``uint``, and the IoUs read every
+    count of tens of MB of masks, so half the bytes is half the memory traffic) and each mask's
+    ``[start, end)`` in them (int64). The output is allocated
     by numpy (which asks for huge pages: an evaluation allocates tens of MB, and first touching
     them page by page cost more than decoding)."""
     lens = _rle_lengths(buf, offsets)
     ends = np.cumsum(lens)
     starts = ends - lens  # (n,) like ends, also for n = 0
-    counts = np.empty(int(ends[-1]) if len(ends) else 0, np.int64)
+    counts = np.empty(int(ends[-1]) if len(ends) else 0, np.int32)
     _rle_decode_into(buf, offsets, starts, counts)
     return counts, starts, ends
 
@@ -95,24 +98,30 @@ def rle_bbox(counts, s, e, h):
     return out
 
 
-@njit
-def rle_areas(counts, starts, ends):
-    """``rleArea`` of each mask: the sum of its odd runs (int64 (n,))."""
-    out = np.zeros(len(starts), np.int64)
-    for i in range(len(starts)):
-        for j in range(starts[i] + 1, ends[i], 2):
-            out[i] += counts[j]
-    return out
-
-
-@njit
-def rle_columns(counts, starts, ends, heights):
-    """First and last column holding a foreground pixel (= ``rleToBbox``'s x range) per mask;
-    (1, 0) for an empty mask. Masks in columns that do not overlap do not intersect."""
+@pjit
+def rle_extents(counts, starts, ends, hw):
+    """Per mask: the first and last column holding a foreground pixel (= ``rleToBbox``'s x
+    range; (1, 0) for an empty mask), the pixel count (``rleArea``: the sum of the odd runs),
+    int64 (n,) each; whether the RLE is valid (bool (n,): no negative run, runs summing to
+    h * w; ``rleIou`` never ends on other masks) and canonical (bool (n,): no empty run but
+    the first, as pycocotools' encoders write it; ``rle_intersection`` needs it). Masks in
+    columns that do not overlap do not intersect."""
     n = len(starts)
-    xs, xe = np.ones(n, np.int64), np.zeros(n, np.int64)
-    for i in range(n):
-        s, e, h = starts[i], ends[i], heights[i]
+    xs, xe, area = np.ones(n, np.int64), np.zeros(n, np.int64), np.zeros(n, np.int64)
+    valid, canonical = np.ones(n, np.bool_), np.ones(n, np.bool_)
+    for i in numba.prange(n):
+        s, e, h = starts[i], ends[i], hw[i, 0]
+        total = 0
+        for j in range(s, e):
+            total += counts[j]
+            if counts[j] < 0:
+                valid[i] = False
+            elif counts[j] == 0 and j > s:
+                canonical[i] = False
+            if (j - s) % 2:
+                area[i] += counts[j]
+        if total != h * hw[i, 1]:
+            valid[i] = False
         m = ((e - s) // 2) * 2
         if m == 0 or h == 0:
             continue
@@ -120,7 +129,7 @@ def rle_columns(counts, starts, ends, heights):
         for j in range(s, s + m):  # only adds: the column is one division at each end
             last += counts[j]
         xs[i], xe[i] = counts[s] // h, last // h
-    return xs, xe
+    return xs, xe, area, valid, canonical
 
 
 @njit
@@ -139,8 +148,9 @@ def box_iou(d, g, crowd):
 
 
 @njit
-def rle_iou(ca_all, sa, ea, cb_all, sb, eb, crowd):
-    """``rleIou`` of one pair whose boxes overlap: run-length merge, intersection / union."""
+def rle_iou_merge(ca_all, sa, ea, cb_all, sb, eb, crowd):
+    """``rleIou`` of one pair whose boxes overlap, line by line: run-length merge, intersection
+    / union (for masks that are not canonical, see ``rle_extents``)."""
     ka, kb = ea - sa, eb - sb
     ca, cb = ca_all[sa], cb_all[sb]
     va, vb = False, False
@@ -170,6 +180,54 @@ def rle_iou(ca_all, sa, ea, cb_all, sb, eb, crowd):
         union = 0
         for j in range(sa + 1, ea, 2):
             union += ca_all[j]
+    return np.float64(inter) / np.float64(union)
+
+
+@njit
+def _skip_runs(c, s, e, lo):
+    """Position and index of the first (background, foreground) run pair of a mask (counts
+    ``c[s:e]``) that ends after pixel ``lo``."""
+    p, j = 0, s
+    while j + 1 < e:
+        q = p + c[j] + c[j + 1]
+        if q > lo:
+            break
+        p, j = q, j + 2
+    return p, j
+
+
+@njit
+def rle_intersection(ca, sa, ea, cb, sb, eb, lo, hi):
+    """Pixels in both of two canonical masks of the same size (``rle_extents``), counted only
+    over pixels ``[lo, hi)`` (the columns both masks reach: nothing of either outside meets the
+    other), walking the two masks' foreground intervals from there."""
+    pa, ja = _skip_runs(ca, sa, ea, lo)
+    pb, jb = _skip_runs(cb, sb, eb, lo)
+    inter = 0
+    while ja + 1 < ea and jb + 1 < eb:
+        a0 = pa + ca[ja]
+        b0 = pb + cb[jb]
+        if a0 >= hi or b0 >= hi:
+            break
+        a1, b1 = a0 + ca[ja + 1], b0 + cb[jb + 1]
+        w = min(a1, b1) - max(a0, b0)
+        if w > 0:
+            inter += w
+        if a1 <= b1:
+            pa, ja = a1, ja + 2
+        else:
+            pb, jb = b1, jb + 2
+    return inter
+
+
+@njit
+def _iou_of(inter, area_a, area_b, crowd):
+    """``rleIou``'s ratio from the intersection of canonical masks: its merge counts the union
+    ``area_a + area_b - intersection`` (``area_a``, the detection's, for a crowd ground truth);
+    0 without intersection (``rleIou``: union 1)."""
+    if inter == 0:
+        return 0.0
+    union = area_a if crowd else area_a + area_b - inter
     return np.float64(inter) / np.float64(union)
 
 
@@ -213,22 +271,26 @@ def unique_segments(values, offsets):
 
 
 @pjit
-def pair_ious(grp_dt, grp_gt, pair_off, segm, dt_cnt, dt_s, dt_e, dt_hw, dt_box, gt_cnt, gt_s, gt_e,
-              gt_hw, gt_box, gt_crowd):
+def pair_ious(grp_dt, grp_gt, pair_off, visit, segm, dt_cnt, dt_s, dt_e, dt_hw, dt_box, dt_area,
+              dt_canon, gt_cnt, gt_s, gt_e, gt_hw, gt_box, gt_area, gt_canon, gt_crowd):
     """IoU of every (detection, ground truth) pair of each group, row-major (d, g), as
     ``COCOeval.computeIoU``: ``bbIou`` of the boxes; for masks, ``rleIou`` (which is 0 unless the
     mask boxes overlap, and -1 for masks of different sizes). ``*_box`` holds, for masks, the
-    x range (xs, xe) of each mask (``rle_columns``): masks in disjoint columns do not meet."""
+    x range (xs, xe) of each mask (``rle_extents``; masks in disjoint columns do not meet) and
+    ``*_area``, ``*_canon`` its pixel count and canonical flag. Groups are computed in the
+    order ``visit`` (a permutation of the groups): the order of their masks in memory (see
+    ``FashionpediaEval._pair_ious``)."""
     ious = np.zeros(pair_off[-1])
-    for k in numba.prange(len(pair_off) - 1):
-        _group_ious(k, grp_dt, grp_gt, pair_off, segm, dt_cnt, dt_s, dt_e, dt_hw, dt_box, gt_cnt,
-                    gt_s, gt_e, gt_hw, gt_box, gt_crowd, ious)
+    for i in numba.prange(len(visit)):
+        _group_ious(visit[i], grp_dt, grp_gt, pair_off, segm, dt_cnt, dt_s, dt_e, dt_hw, dt_box,
+                    dt_area, dt_canon, gt_cnt, gt_s, gt_e, gt_hw, gt_box, gt_area, gt_canon,
+                    gt_crowd, ious)
     return ious
 
 
 @njit
-def _group_ious(k, grp_dt, grp_gt, pair_off, segm, dt_cnt, dt_s, dt_e, dt_hw, dt_box, gt_cnt, gt_s,
-                gt_e, gt_hw, gt_box, gt_crowd, ious):
+def _group_ious(k, grp_dt, grp_gt, pair_off, segm, dt_cnt, dt_s, dt_e, dt_hw, dt_box, dt_area,
+                dt_canon, gt_cnt, gt_s, gt_e, gt_hw, gt_box, gt_area, gt_canon, gt_crowd, ious):
     d0, d1, g0, g1, po = grp_dt[k], grp_dt[k + 1], grp_gt[k], grp_gt[k + 1], pair_off[k]
     for d in range(d0, d1):
         for g in range(g0, g1):
@@ -240,8 +302,14 @@ def _group_ious(k, grp_dt, grp_gt, pair_off, segm, dt_cnt, dt_s, dt_e, dt_hw, dt
                 bd = rle_bbox(dt_cnt, dt_s[d], dt_e[d], dt_hw[d, 0])
                 bg = rle_bbox(gt_cnt, gt_s[g], gt_e[g], gt_hw[g, 0])
                 o = -1.0 if box_iou(bd, bg, gt_crowd[g]) > 0 else 0.0
+            elif not (dt_canon[d] and gt_canon[g]):
+                o = rle_iou_merge(dt_cnt, dt_s[d], dt_e[d], gt_cnt, gt_s[g], gt_e[g], gt_crowd[g])
             else:
-                o = rle_iou(dt_cnt, dt_s[d], dt_e[d], gt_cnt, gt_s[g], gt_e[g], gt_crowd[g])
+                h = dt_hw[d, 0]
+                inter = rle_intersection(dt_cnt, dt_s[d], dt_e[d], gt_cnt, gt_s[g], gt_e[g],
+                                         max(dt_box[d, 0], gt_box[g, 0]) * h,
+                                         (min(dt_box[d, 1], gt_box[g, 1]) + 1) * h)
+                o = _iou_of(inter, dt_area[d], gt_area[g], gt_crowd[g])
             ious[po + (d - d0) * (g1 - g0) + (g - g0)] = o
 
 
