@@ -1,4 +1,5 @@
-"""The mask IoU kernel against pycocotools ``maskUtils.iou`` (``maskApi.c rleIou``) pair by pair.
+"""The evaluator's kernels one by one: the mask IoU against pycocotools ``maskUtils.iou``
+(``maskApi.c rleIou``) pair by pair, the grouping sorts against numpy's stable sorts.
 
 The evaluator's parity tests compare whole evaluations; these pin the shortcuts of
 ``fp_kernels.pair_ious`` one by one: the column window and the union from the two areas
@@ -9,6 +10,7 @@ import numpy as np
 import pycocotools.mask as mask_utils
 import pytest
 
+from fashionpedia_plugin.evaluation.functional import fp_groups as grp
 from fashionpedia_plugin.evaluation.functional import fp_kernels as kern
 from fashionpedia_plugin.evaluation.functional.fp_columns import Columns
 
@@ -99,3 +101,65 @@ def test_masks_whose_runs_do_not_cover_the_image_are_named():
             match=r'annotation 1 \(id 2, image 1\): its RLE counts sum '
             r'to 7, not h \* w = 12 of its size \[4, 3\] \(1 such masks\)'):
         _columns([good, short])
+
+
+def test_counting_sort_is_a_stable_argsort():
+    keys = np.random.default_rng(0).integers(0, 50, 3000)
+    order, ptr = grp.counting_sort(keys, 60)
+    np.testing.assert_array_equal(order, np.argsort(keys, kind='stable'))
+    np.testing.assert_array_equal(ptr, np.searchsorted(keys[order], np.arange(61)))
+
+
+@pytest.mark.parametrize('seg_len', [1, 5, grp.INSERTION_MAX, grp.INSERTION_MAX + 1, 300])
+def test_segment_argsort_is_numpys_stable_sort_per_segment(seg_len):
+    """Ties (scores repeat), NaN (last, as numpy) and infinities, both sort paths."""
+    rng = np.random.default_rng(seg_len)
+    values = rng.choice([0.1, 0.5, 0.5, 0.9, np.nan, -np.inf, np.inf], 4 * seg_len + 3)
+    values[::7] = rng.random(len(values[::7]))
+    items = rng.permutation(len(values)).astype(np.int64)
+    ptr = np.array([0, seg_len, 2 * seg_len, 2 * seg_len + 3, len(values)], np.int64)
+    ours = grp.segment_argsort(values, items, ptr)
+    for lo, hi in zip(ptr[:-1], ptr[1:]):
+        seg = items[lo:hi]
+        np.testing.assert_array_equal(ours[lo:hi], seg[np.argsort(values[seg], kind='stable')])
+
+
+def test_attribute_lists_sort_deduplicate_and_count_unknown_ids():
+    known = np.array([115, 7, 300, 7, 42], np.int64)  # 7 listed twice: its first position
+    order = np.argsort(known, kind='stable')
+    lists = [[300, 7, 7, 115], [], [999, 42, 7], [42]]
+    ids = np.array([a for x in lists for a in x], np.int64)
+    off = np.concatenate([[0], np.cumsum([len(x) for x in lists])]).astype(np.int64)
+    idx = np.array([2, 0, 3, 1], np.int64)  # taken out of order
+    check = np.array([True, False, True, True])
+    values, out_off, unknown = grp.attribute_lists(ids, off, idx, known[order], order, check)
+    got = [values[a:b].tolist() for a, b in zip(out_off[:-1], out_off[1:])]
+    unknown_value = -1 - 4  # the source position of 999
+    assert got == [[unknown_value, 1, 4], [0, 1, 2], [4], []]
+    assert unknown.tolist() == [1, 0, 0, 0]
+
+
+def test_an_unknown_attribute_id_is_named():
+    from pycocotools.coco import COCO
+
+    from fashionpedia_plugin import taxonomy
+    from fashionpedia_plugin.evaluation.functional import FashionpediaEval
+    from fashionpedia_plugin.evaluation.functional.fp_columns import load_results
+    from fashionpedia_plugin.toolkit.eval_cases import make_case
+    gt, results = make_case(3, num_images=3)
+    bad = [
+        i for i, r in enumerate(results) if r['category_id'] in taxonomy.CATEGORIES_WITH_ATTRIBUTES
+    ][:2]
+    assert len(bad) == 2
+    for i in bad:
+        results[i]['attribute_ids'] = [12345] + list(results[i]['attribute_ids'])
+    coco = COCO()
+    coco.dataset = gt
+    coco.createIndex()
+    ev = FashionpediaEval(coco, load_results(coco, results, 'bbox'), 'bbox')
+    with pytest.raises(
+            ValueError,
+            match=r'detection annotation id \d+ \(image \d+\) has '
+            r'attribute id 12345, absent from the ground-truth attribute list '
+            rf'\({len(bad)} such attribute ids\)'):
+        ev.evaluate()

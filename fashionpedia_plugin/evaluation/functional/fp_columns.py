@@ -157,8 +157,9 @@ class Columns:
         return cls.from_annotations(
             anns, iou_type, coco.annToRLE, score=bool(anns) and 'score' in anns[0])
 
-    def take(self, idx):
-        """The annotations at ``idx`` (int array), in that order."""
+    def take(self, idx, attributes=True):
+        """The annotations at ``idx`` (int array), in that order (without their attribute
+        lists if not ``attributes``: ``attr_ids``/``attr_off`` None)."""
         out = Columns(
             **{
                 k: getattr(self, k)[idx]
@@ -169,6 +170,9 @@ class Columns:
         if self.counts is not None:
             for k in ('starts', 'ends', 'hw', 'xr', 'mask_area', 'canonical'):
                 setattr(out, k, getattr(self, k)[idx])
+        if not attributes:
+            out.attr_ids = out.attr_off = None
+            return out
         starts = self.attr_off[idx]
         lens = self.attr_off[np.asarray(idx) + 1] - starts
         out.attr_off = np.concatenate([[0], np.cumsum(lens)]).astype(np.int64)

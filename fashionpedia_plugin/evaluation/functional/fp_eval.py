@@ -34,6 +34,7 @@ from pycocotools.cocoeval import Params
 
 from ... import taxonomy
 from . import fp_accumulate as acc
+from . import fp_groups as grp
 from . import fp_kernels as kern
 from .fp_columns import Columns, ground_truth_columns
 
@@ -127,23 +128,21 @@ class FashionpediaEval:
         keep = np.flatnonzero((img_ids[ip] == img) & (cat_ids[cp] == cat))
         return keep, ip[keep], cp[keep]
 
-    def _attributes(self, cols, cats, which):
-        """CSR (sorted unique indices, offsets) of each annotation's attributes."""
-        flat, offsets = cols.attr_ids, cols.attr_off
+    def _attributes(self, cols, idx, cats, which):
+        """CSR (sorted unique indices, offsets) of the attributes of annotations ``idx`` of
+        ``cols`` (``cats``: their category positions)."""
         order = np.argsort(self.attr_ids, kind='stable')
-        sorted_ids = self.attr_ids[order]
-        pos = np.minimum(np.searchsorted(sorted_ids, flat), max(len(sorted_ids) - 1, 0))
-        known = sorted_ids[pos] == flat if len(sorted_ids) else np.zeros(len(flat), bool)
-        owner = np.repeat(np.arange(len(cols)), np.diff(offsets))
-        with_attr = np.isin(cats[owner], list(CATS_WITH_ATTRIBUTES))
-        bad = np.flatnonzero(~known & with_attr)
-        if len(bad):
-            i = owner[bad[0]]
+        check = np.isin(cats, list(CATS_WITH_ATTRIBUTES))
+        values, offsets, unknown = grp.attribute_lists(cols.attr_ids, cols.attr_off, idx,
+                                                       self.attr_ids[order], order, check)
+        if unknown.any():
+            i = idx[np.flatnonzero(unknown)[0]]
+            own = cols.attr_ids[cols.attr_off[i]:cols.attr_off[i + 1]]
+            first = own[~np.isin(own, self.attr_ids)][0]
             raise ValueError(f'{which} annotation id {cols.id[i]} (image {cols.image_id[i]}) '
-                             f'has attribute id {flat[bad[0]]}, absent from the ground-truth '
-                             f'attribute list ({len(bad)} such attribute ids)')
-        idx = np.where(known, order[pos] if len(order) else 0, -1 - np.arange(len(flat)))
-        return kern.unique_segments(idx.astype(np.int64), offsets)
+                             f'has attribute id {first}, absent from the ground-truth '
+                             f'attribute list ({int(unknown.sum())} such attribute ids)')
+        return values, offsets
 
     def _shapes(self, cols):
         """``(counts, starts, ends, (h, w), boxes or mask x ranges, pixel counts, canonical)``
@@ -160,35 +159,38 @@ class FashionpediaEval:
         img_ids = np.unique(np.asarray(p.imgIds, np.int64))
         cat_ids = np.unique(np.asarray(p.catIds, np.int64))
         p.imgIds, p.catIds, p.maxDets = img_ids.tolist(), cat_ids.tolist(), sorted(p.maxDets)
-        n_img = len(img_ids)
+        n_img, n_keys = len(img_ids), len(img_ids) * len(cat_ids)
         gt_cols, dt_cols = self._columns()
         g_pos, g_img, g_cat = self._select(gt_cols, img_ids, cat_ids)
         d_pos, d_img, d_cat = self._select(dt_cols, img_ids, cat_ids)
         # groups (category, image); detections by score within a group (stable), top maxDets[-1]
         g_key, d_key = g_cat * n_img + g_img, d_cat * n_img + d_img
         score = dt_cols.score[d_pos]
-        d_order = np.lexsort((np.arange(len(d_pos)), -score, d_key))
-        keys = np.union1d(g_key, d_key)
-        start = np.searchsorted(d_key[d_order], keys)
-        rank = np.arange(len(d_pos)) - np.repeat(start, np.diff(np.append(start, len(d_pos))))
+        d_order, d_ptr = grp.counting_sort(d_key, n_keys)
+        d_order = grp.segment_argsort(-score, d_order, d_ptr)
+        g_order, g_ptr = grp.counting_sort(g_key, n_keys)
+        d_len, g_len = np.diff(d_ptr), np.diff(g_ptr)
+        keys = np.flatnonzero((d_len > 0) | (g_len > 0))
+        rank = np.arange(len(d_order)) - np.repeat(d_ptr[:-1], d_len)
         keep = rank < p.maxDets[-1]
         d_order, rank = d_order[keep], rank[keep]
-        g_order = np.argsort(g_key, kind='stable')
-        n_gt, n_dt = len(g_order), len(d_order)
-        grp_dt = np.append(np.searchsorted(d_key[d_order], keys), n_dt).astype(np.int64)
-        grp_gt = np.append(np.searchsorted(g_key[g_order], keys), n_gt).astype(np.int64)
+        grp_dt = np.concatenate([[0], np.cumsum(np.minimum(d_len[keys], p.maxDets[-1]))])
+        grp_gt = np.append(g_ptr[keys], len(g_order))
         grp_cat, grp_img = keys // max(n_img, 1), keys % max(n_img, 1)
+        g_idx, d_idx = g_pos[g_order], d_pos[d_order]
         m = dict(
-            gt=gt_cols.take(g_pos[g_order]),
-            dt=dt_cols.take(d_pos[d_order]),
+            gt=gt_cols.take(g_idx, attributes=False),
+            dt=dt_cols.take(d_idx, attributes=False),
+            gt_src=(gt_cols, g_idx),
+            dt_src=(dt_cols, d_idx),
             n_img=n_img,
             rank=rank.astype(np.int64),
             score=score[d_order],
             d_cat=d_cat[d_order],
             d_img=d_img[d_order],
             g_cat=g_cat[g_order],
-            grp_dt=grp_dt,
-            grp_gt=grp_gt,
+            grp_dt=grp_dt.astype(np.int64),
+            grp_gt=grp_gt.astype(np.int64),
             grp_cat=grp_cat.astype(np.int64),
             grp_img=grp_img.astype(np.int64),
             # evaluate decides by category *id*, accumulate by category *index* (official)
@@ -226,17 +228,17 @@ class FashionpediaEval:
         m = self._flatten()
         gt, dt = m['gt'], m['dt']
         ious = self._pair_ious(m)
-        dt_attr, dt_attr_off = self._attributes(dt, m['d_cat'], 'detection')
-        gt_attr, gt_attr_off = self._attributes(gt, m['g_cat'], 'ground-truth')
+        dt_attr, dt_attr_off = self._attributes(*m['dt_src'], m['d_cat'], 'detection')
+        gt_attr, gt_attr_off = self._attributes(*m['gt_src'], m['g_cat'], 'ground-truth')
         f1s = kern.pair_f1s(m['grp_dt'], m['grp_gt'], m['pair_off'], m['grp_attr'], dt_attr,
                             dt_attr_off, gt_attr, gt_attr_off, len(self.attr_ids))
         lo = np.array([r[0] for r in p.areaRng], np.float64)
         hi = np.array([r[1] for r in p.areaRng], np.float64)
         # each category's detections by score; ties: image order, then rank (official concat)
         # (the detections are in (category, image, rank) order already: a stable sort by
-        # (category, -score) keeps that order for ties)
-        order = np.lexsort((-m['score'], m['d_cat'])).astype(np.int64)
-        cat_ptr = np.searchsorted(m['d_cat'][order], np.arange(len(p.catIds) + 1)).astype(np.int64)
+        # score inside each category keeps that order for ties)
+        cat_ptr = np.searchsorted(m['d_cat'], np.arange(len(p.catIds) + 1)).astype(np.int64)
+        order = grp.segment_argsort(-m['score'], np.arange(len(dt), dtype=np.int64), cat_ptr)
         # match codes, only for the detections of groups with ground truth (the others match
         # nothing: 0 everywhere): their positions in the score order ``mpos``, category k's
         # ``mpos[mcat_ptr[k]:mcat_ptr[k + 1]]``; its block at mcat_ptr[k] * C, (C columns, those
@@ -269,7 +271,7 @@ class FashionpediaEval:
             d_area=dt.area,
             T=T,
             F1=F1)
-        m['gt'] = m['dt'] = None  # the arrays are all that accumulate and bootstrap need
+        m['gt'] = m['dt'] = m['gt_src'] = m['dt_src'] = None  # accumulate, bootstrap: arrays only
         self.match = m
 
     def accumulate(self, weights=None):

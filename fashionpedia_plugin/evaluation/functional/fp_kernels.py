@@ -254,22 +254,6 @@ def pair_f1(da, sa, ea, ga, sb, eb, num_attrs):
     return f_pos if has_pos else f_neg
 
 
-@njit
-def unique_segments(values, offsets):
-    """Sort and de-duplicate each segment of a CSR list (attribute indices per annotation)."""
-    out = np.empty_like(values)
-    out_off = np.zeros_like(offsets)
-    m = 0
-    for i in range(len(offsets) - 1):
-        seg = np.sort(values[offsets[i]:offsets[i + 1]])
-        for j in range(len(seg)):
-            if j == 0 or seg[j] != seg[j - 1]:
-                out[m] = seg[j]
-                m += 1
-        out_off[i + 1] = m
-    return out[:m], out_off
-
-
 @pjit
 def pair_ious(grp_dt, grp_gt, pair_off, visit, segm, dt_cnt, dt_s, dt_e, dt_hw, dt_box, dt_area,
               dt_canon, gt_cnt, gt_s, gt_e, gt_hw, gt_box, gt_area, gt_canon, gt_crowd):
