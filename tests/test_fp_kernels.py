@@ -58,8 +58,8 @@ def _pair_ious(dt, gt, crowd):
     grp_gt = np.array([0, len(gt)], np.int64)
     pair_off = np.array([0, len(dt) * len(gt)], np.int64)
     shapes = [(c.counts, c.starts, c.ends, c.hw, c.xr, c.mask_area, c.canonical) for c in (d, g)]
-    ious = kern.pair_ious(grp_dt, grp_gt, pair_off, np.zeros(1, np.int64), True, *shapes[0],
-                          *shapes[1], np.asarray(crowd, bool))
+    ious = kern.pair_ious(grp_dt, grp_gt, pair_off, np.zeros(1, np.int64), True, np.arange(len(dt)),
+                          *shapes[0], np.arange(len(gt)), *shapes[1], np.asarray(crowd, bool))
     return ious.reshape(len(dt), len(gt)), d, g
 
 

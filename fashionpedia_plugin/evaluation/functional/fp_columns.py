@@ -157,29 +157,6 @@ class Columns:
         return cls.from_annotations(
             anns, iou_type, coco.annToRLE, score=bool(anns) and 'score' in anns[0])
 
-    def take(self, idx, attributes=True):
-        """The annotations at ``idx`` (int array), in that order (without their attribute
-        lists if not ``attributes``: ``attr_ids``/``attr_off`` None)."""
-        out = Columns(
-            **{
-                k: getattr(self, k)[idx]
-                for k in ('id', 'image_id', 'category_id', 'score', 'area', 'crowd')
-            })
-        out.box = None if self.box is None else self.box[idx]
-        out.counts = self.counts
-        if self.counts is not None:
-            for k in ('starts', 'ends', 'hw', 'xr', 'mask_area', 'canonical'):
-                setattr(out, k, getattr(self, k)[idx])
-        if not attributes:
-            out.attr_ids = out.attr_off = None
-            return out
-        starts = self.attr_off[idx]
-        lens = self.attr_off[np.asarray(idx) + 1] - starts
-        out.attr_off = np.concatenate([[0], np.cumsum(lens)]).astype(np.int64)
-        out.attr_ids = self.attr_ids[np.repeat(starts - out.attr_off[:-1], lens) +
-                                     np.arange(out.attr_off[-1])]
-        return out
-
     def with_attribute_mask(self, keep, attribute_ids):
         """A copy whose attributes are ``attribute_ids[j]`` for every ``keep[i, j]`` (``keep``:
         (n, A) bool, e.g. ``AttributeDecoder.keep_mask``)."""

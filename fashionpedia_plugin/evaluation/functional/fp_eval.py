@@ -178,11 +178,16 @@ class FashionpediaEval:
         grp_gt = np.append(g_ptr[keys], len(g_order))
         grp_cat, grp_img = keys // max(n_img, 1), keys % max(n_img, 1)
         g_idx, d_idx = g_pos[g_order], d_pos[d_order]
+        # the annotations are read through g_idx/d_idx (group order -> their columns) rather
+        # than copied: the kernels read a mask's few fields once or twice
         m = dict(
-            gt=gt_cols.take(g_idx, attributes=False),
-            dt=dt_cols.take(d_idx, attributes=False),
             gt_src=(gt_cols, g_idx),
             dt_src=(dt_cols, d_idx),
+            d_id=dt_cols.id[d_idx],
+            d_area=dt_cols.area[d_idx],
+            g_id=gt_cols.id[g_idx],
+            g_area=gt_cols.area[g_idx],
+            g_crowd=gt_cols.crowd[g_idx],
             n_img=n_img,
             rank=rank.astype(np.int64),
             score=score[d_order],
@@ -201,11 +206,11 @@ class FashionpediaEval:
         return m
 
     def _pair_ious(self, m):
-        gt, dt = m['gt'], m['dt']
+        (gt, g_idx), (dt, d_idx) = m['gt_src'], m['dt_src']
         key = None
         if self.iou_cache is not None:  # same detections in the same order: same IoUs
-            key = hashlib.sha1(b''.join(x.tobytes()
-                                        for x in (dt.id, m['grp_dt'], m['grp_gt']))).hexdigest()
+            key = hashlib.sha1(b''.join(x.tobytes() for x in (m['d_id'], m['grp_dt'],
+                                                              m['grp_gt']))).hexdigest()
             if self.iou_cache.get('key') == key:
                 return self.iou_cache['ious']
         d, g = self._shapes(dt), self._shapes(gt)
@@ -213,11 +218,11 @@ class FashionpediaEval:
         # by image as a detector writes them) rather than category by category: reading
         # 100k masks' counts (~120 MB at val scale) in a random order cost 3x the time.
         where = m['grp_dt'][:-1]
-        if self.iou_type == 'segm' and len(dt):
-            where = dt.starts[np.minimum(where, len(dt) - 1)]
+        if self.iou_type == 'segm' and len(d_idx):
+            where = dt.starts[d_idx[np.minimum(where, len(d_idx) - 1)]]
         visit = np.argsort(where, kind='stable').astype(np.int64)
         ious = kern.pair_ious(m['grp_dt'], m['grp_gt'], m['pair_off'], visit,
-                              self.iou_type == 'segm', *d, *g, gt.crowd)
+                              self.iou_type == 'segm', d_idx, *d, g_idx, *g, gt.crowd)
         if key is not None:
             self.iou_cache.update(key=key, ious=ious)
         return ious
@@ -226,7 +231,6 @@ class FashionpediaEval:
         """Per image/category/area-range matching of every threshold pair (``self.match``)."""
         p = self.params
         m = self._flatten()
-        gt, dt = m['gt'], m['dt']
         ious = self._pair_ious(m)
         dt_attr, dt_attr_off = self._attributes(*m['dt_src'], m['d_cat'], 'detection')
         gt_attr, gt_attr_off = self._attributes(*m['gt_src'], m['g_cat'], 'ground-truth')
@@ -237,8 +241,9 @@ class FashionpediaEval:
         # each category's detections by score; ties: image order, then rank (official concat)
         # (the detections are in (category, image, rank) order already: a stable sort by
         # score inside each category keeps that order for ties)
+        n_dt = len(m['d_cat'])
         cat_ptr = np.searchsorted(m['d_cat'], np.arange(len(p.catIds) + 1)).astype(np.int64)
-        order = grp.segment_argsort(-m['score'], np.arange(len(dt), dtype=np.int64), cat_ptr)
+        order = grp.segment_argsort(-m['score'], np.arange(n_dt, dtype=np.int64), cat_ptr)
         # match codes, only for the detections of groups with ground truth (the others match
         # nothing: 0 everywhere): their positions in the score order ``mpos``, category k's
         # ``mpos[mcat_ptr[k]:mcat_ptr[k + 1]]``; its block at mcat_ptr[k] * C, (C columns, those
@@ -248,16 +253,16 @@ class FashionpediaEval:
         with_gt = np.repeat(np.diff(m['grp_gt']) > 0, np.diff(m['grp_dt']))
         mpos = np.flatnonzero(with_gt[order]).astype(np.int64)
         mcat_ptr = np.searchsorted(mpos, cat_ptr).astype(np.int64)
-        mq = np.full(len(dt), -1, np.int64)  # each score-order position's index in mpos, or -1
+        mq = np.full(n_dt, -1, np.int64)  # each score-order position's index in mpos, or -1
         mq[mpos] = np.arange(len(mpos))
-        q = np.empty(len(dt), np.int64)  # the same by detection (group order)
+        q = np.empty(n_dt, np.int64)  # the same by detection (group order)
         q[order] = mq
         first = mcat_ptr[m['d_cat']]
         # outputs allocated by numpy (huge pages; see fp_kernels.decode_rle_strings)
         m['codes'] = np.zeros(C * len(mpos), np.int8)
         m['num_gt'] = np.zeros((len(m['grp_cat']), len(lo)), np.int64)
         kern.match_groups(m['grp_dt'], m['grp_gt'], m['pair_off'], m['grp_attr'], ious, f1s,
-                          gt.area, gt.crowd, gt.crowd, gt.id, lo, hi,
+                          m['g_area'], m['g_crowd'], m['g_crowd'], m['g_id'], lo, hi,
                           np.asarray(p.iouThrs, np.float64), self.f1_thrs, first * C + q - first,
                           np.diff(mcat_ptr)[m['d_cat']], m['codes'], m['num_gt'])
         m.update(
@@ -268,10 +273,9 @@ class FashionpediaEval:
             mcat_ptr=mcat_ptr,
             area_lo=lo,
             area_hi=hi,
-            d_area=dt.area,
             T=T,
             F1=F1)
-        m['gt'] = m['dt'] = m['gt_src'] = m['dt_src'] = None  # accumulate, bootstrap: arrays only
+        m['gt_src'] = m['dt_src'] = None  # the arrays are all that accumulate and bootstrap need
         self.match = m
 
     def accumulate(self, weights=None):

@@ -255,29 +255,34 @@ def pair_f1(da, sa, ea, ga, sb, eb, num_attrs):
 
 
 @pjit
-def pair_ious(grp_dt, grp_gt, pair_off, visit, segm, dt_cnt, dt_s, dt_e, dt_hw, dt_box, dt_area,
-              dt_canon, gt_cnt, gt_s, gt_e, gt_hw, gt_box, gt_area, gt_canon, gt_crowd):
+def pair_ious(grp_dt, grp_gt, pair_off, visit, segm, d_idx, dt_cnt, dt_s, dt_e, dt_hw, dt_box,
+              dt_area, dt_canon, g_idx, gt_cnt, gt_s, gt_e, gt_hw, gt_box, gt_area, gt_canon,
+              gt_crowd):
     """IoU of every (detection, ground truth) pair of each group, row-major (d, g), as
     ``COCOeval.computeIoU``: ``bbIou`` of the boxes; for masks, ``rleIou`` (which is 0 unless the
-    mask boxes overlap, and -1 for masks of different sizes). ``*_box`` holds, for masks, the
-    x range (xs, xe) of each mask (``rle_extents``; masks in disjoint columns do not meet) and
-    ``*_area``, ``*_canon`` its pixel count and canonical flag. Groups are computed in the
-    order ``visit`` (a permutation of the groups): the order of their masks in memory (see
-    ``FashionpediaEval._pair_ious``)."""
+    mask boxes overlap, and -1 for masks of different sizes). Detection d of the groups is
+    ``d_idx[d]`` of the ``dt_*`` columns, ground truth g ``g_idx[g]`` of the ``gt_*``. ``*_box``
+    holds, for masks, the x range (xs, xe) of each mask (``rle_extents``; masks in disjoint
+    columns do not meet), ``*_area``, ``*_canon`` its pixel count and canonical flag. Groups
+    are computed in the order ``visit`` (a permutation of the groups): the order of their
+    masks in memory (see ``FashionpediaEval._pair_ious``)."""
     ious = np.zeros(pair_off[-1])
     for i in numba.prange(len(visit)):
-        _group_ious(visit[i], grp_dt, grp_gt, pair_off, segm, dt_cnt, dt_s, dt_e, dt_hw, dt_box,
-                    dt_area, dt_canon, gt_cnt, gt_s, gt_e, gt_hw, gt_box, gt_area, gt_canon,
-                    gt_crowd, ious)
+        _group_ious(visit[i], grp_dt, grp_gt, pair_off, segm, d_idx, dt_cnt, dt_s, dt_e, dt_hw,
+                    dt_box, dt_area, dt_canon, g_idx, gt_cnt, gt_s, gt_e, gt_hw, gt_box, gt_area,
+                    gt_canon, gt_crowd, ious)
     return ious
 
 
 @njit
-def _group_ious(k, grp_dt, grp_gt, pair_off, segm, dt_cnt, dt_s, dt_e, dt_hw, dt_box, dt_area,
-                dt_canon, gt_cnt, gt_s, gt_e, gt_hw, gt_box, gt_area, gt_canon, gt_crowd, ious):
+def _group_ious(k, grp_dt, grp_gt, pair_off, segm, d_idx, dt_cnt, dt_s, dt_e, dt_hw, dt_box,
+                dt_area, dt_canon, g_idx, gt_cnt, gt_s, gt_e, gt_hw, gt_box, gt_area, gt_canon,
+                gt_crowd, ious):
     d0, d1, g0, g1, po = grp_dt[k], grp_dt[k + 1], grp_gt[k], grp_gt[k + 1], pair_off[k]
-    for d in range(d0, d1):
-        for g in range(g0, g1):
+    for i in range(d1 - d0):
+        d = d_idx[d0 + i]
+        for j in range(g1 - g0):
+            g = g_idx[g0 + j]
             if not segm:
                 o = box_iou(dt_box[d], gt_box[g], gt_crowd[g])
             elif dt_box[d, 1] < gt_box[g, 0] or gt_box[g, 1] < dt_box[d, 0]:
@@ -294,7 +299,7 @@ def _group_ious(k, grp_dt, grp_gt, pair_off, segm, dt_cnt, dt_s, dt_e, dt_hw, dt
                                          max(dt_box[d, 0], gt_box[g, 0]) * h,
                                          (min(dt_box[d, 1], gt_box[g, 1]) + 1) * h)
                 o = _iou_of(inter, dt_area[d], gt_area[g], gt_crowd[g])
-            ious[po + (d - d0) * (g1 - g0) + (g - g0)] = o
+            ious[po + i * (g1 - g0) + j] = o
 
 
 @njit
