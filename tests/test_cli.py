@@ -3,7 +3,7 @@ import os.path as osp
 import sys
 
 import pytest
-from conftest import DEMO_CONFIG, TOOLS, run
+from conftest import DEMO_CONFIG, TOOLS, run, tool_in_process
 
 
 def _write(tmp_path, name, text):
@@ -51,7 +51,9 @@ def test_cli_bad_inputs_one_line_error(case, tmp_path, synthetic_root):
         '{ann}': osp.join(synthetic_root, 'annotations', 'instances_attributes_val2020.json'),
     }
     args = [subs.get(a, a) for a in args]
-    res = run([sys.executable, osp.join(TOOLS, args[0]), *args[1:]], check=False)
+    # in this process (the tool's own __main__; test_a_variable_already_copied... below and
+    # the other files start real processes)
+    res = tool_in_process(osp.join(TOOLS, args[0]), *args[1:])
     assert res.returncode != 0
     assert needle in res.stderr, res.stderr[-2000:]
     assert 'Traceback' not in res.stderr

@@ -8,7 +8,7 @@ import sys
 import cv2
 import numpy as np
 import pytest
-from conftest import REPO
+from conftest import REPO, tool_in_process
 
 DOCTOR = os.path.join(REPO, 'tools', 'analysis_tools', 'data_doctor.py')
 
@@ -80,8 +80,9 @@ def test_bad_input_one_line_error(tmp_path, args, needle):
     if args[0] == '{bad}':
         (tmp_path / 'bad.json').write_text('{"images": [')
         args = [str(tmp_path / 'bad.json'), args[1]]
-    rc, out = doctor(*args)
-    assert rc == 2 and needle in out and 'Traceback' not in out
+    res = tool_in_process(DOCTOR, *args)
+    out = res.stdout + res.stderr
+    assert res.returncode == 2 and needle in out and 'Traceback' not in out
 
 
 def test_nested_folder_hint_pasted_into_a_config_loads(synthetic_root, tmp_path):

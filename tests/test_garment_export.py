@@ -4,7 +4,7 @@ import os.path as osp
 
 import numpy as np
 import pytest
-from conftest import DEMO_CONFIG, TOOLS, prior_options, tool
+from conftest import DEMO_CONFIG, TOOLS, prior_options, tool, tool_in_process
 
 
 def test_infer_writes_masks_cutouts_and_json(trained, synthetic_root, tmp_path):
@@ -55,7 +55,7 @@ def test_infer_writes_masks_cutouts_and_json(trained, synthetic_root, tmp_path):
     (['x.jpg', DEMO_CONFIG, __file__, '--format', 'parse,viton'], "unknown format 'viton'"),
 ])
 def test_infer_bad_inputs(args, needle):
-    res = tool(osp.join(TOOLS, 'infer.py'), *args, check=False)
+    res = tool_in_process(osp.join(TOOLS, 'infer.py'), *args)
     assert res.returncode == 2 and needle in res.stderr and 'Traceback' not in res.stderr
 
 

@@ -9,24 +9,48 @@ import pytest
 import torch
 from conftest import DETERMINISTIC, REPO, TOOLS, derived_config, run, tiny_cfg_options
 
+NO_HOOK = DETERMINISTIC.replace(", dict(type='RNGStateHook')", '')
 
-@pytest.mark.slow
-@pytest.mark.parametrize('rng_hook', [True, False])
-def test_kill_and_resume_matches_uninterrupted_run(synthetic_root, tmp_path, rng_hook):
-    body = DETERMINISTIC if rng_hook else DETERMINISTIC.replace(", dict(type='RNGStateHook')", '')
-    cfg = derived_config(tmp_path, body)
-    opts = tiny_cfg_options(synthetic_root, str(tmp_path), max_iters=6)
+
+def _opts(synthetic_root, work):
+    opts = tiny_cfg_options(synthetic_root, work, max_iters=6)
     opts = [o for o in opts if not o.startswith(('train_cfg.val_interval', 'default_hooks.ch'))]
-    opts += [
+    return opts + [
         'train_cfg.val_interval=100', 'default_hooks.checkpoint.interval=2',
         'default_hooks.checkpoint.max_keep_ckpts=10', 'default_hooks.checkpoint.save_best=None'
     ]
-    full, killed = tmp_path / 'full', tmp_path / 'killed'
-    run([
+
+
+def _train(cfg, work, opts, *extra):
+    return run([
         sys.executable,
         osp.join(TOOLS, 'train.py'), cfg, '--work-dir',
-        str(full), '--cfg-options', *opts
+        str(work), *extra, '--cfg-options', *opts
     ])
+
+
+def _worst_diff(a, b):
+    return max(
+        float((a['state_dict'][k].float() - b['state_dict'][k].float()).abs().max())
+        for k in a['state_dict'])
+
+
+@pytest.fixture(scope='module')
+def uninterrupted(synthetic_root, tmp_path_factory):
+    """6 iterations with the hook, checkpoints every 2: the reference of both tests."""
+    tmp = tmp_path_factory.mktemp('rng')
+    cfg = derived_config(tmp, DETERMINISTIC)
+    full = tmp / 'full'
+    _train(cfg, full, _opts(synthetic_root, str(tmp)))
+    return full, torch.load(full / 'iter_6.pth', map_location='cpu', weights_only=False)
+
+
+@pytest.mark.slow
+def test_kill_and_resume_matches_uninterrupted_run(synthetic_root, tmp_path, uninterrupted):
+    full, a = uninterrupted
+    cfg = derived_config(tmp_path, DETERMINISTIC)
+    opts = _opts(synthetic_root, str(tmp_path))
+    killed = tmp_path / 'killed'
     proc = subprocess.Popen([
         sys.executable,
         osp.join(TOOLS, 'train.py'), cfg, '--work-dir',
@@ -46,22 +70,32 @@ def test_kill_and_resume_matches_uninterrupted_run(synthetic_root, tmp_path, rng
     proc.wait()
     resumed_from = last.read_text().strip()
     assert not (killed / 'iter_6.pth').exists()
-    res = run([
-        sys.executable,
-        osp.join(TOOLS, 'train.py'), cfg, '--work-dir',
-        str(killed), '--resume', '--cfg-options', *opts
-    ])
+    res = _train(cfg, killed, opts, '--resume')
     assert 'resumed epoch: 0, iter: ' in res.stdout + res.stderr
-    a = torch.load(full / 'iter_6.pth', map_location='cpu', weights_only=False)
     b = torch.load(killed / 'iter_6.pth', map_location='cpu', weights_only=False)
     assert a['meta']['iter'] == b['meta']['iter'] == 6, resumed_from
-    worst = max(
-        float((a['state_dict'][k].float() - b['state_dict'][k].float()).abs().max())
-        for k in a['state_dict'])
-    if not rng_hook:  # without the RNG states, RoI sampling after the resume differs
-        assert worst > 1e-5, 'RNGStateHook would not be needed'
-        return
+    worst = _worst_diff(a, b)
     assert worst < 1e-5, f'resumed from {resumed_from}: max |diff| {worst}'
     lr_a = a['param_schedulers'][-1]['last_step']
     lr_b = b['param_schedulers'][-1]['last_step']
     assert lr_a == lr_b == 6
+
+
+@pytest.mark.slow
+def test_without_the_hook_a_resumed_run_differs(synthetic_root, tmp_path, uninterrupted):
+    """The same resume (from the reference's iteration-2 checkpoint, as a run without the hook
+    writes it: no RNG states) with only the hook taken out of the config: RoI sampling after
+    the resume differs, so the weights do (the hook is needed)."""
+    full, a = uninterrupted
+    cfg = derived_config(tmp_path, NO_HOOK)
+    work = tmp_path / 'resumed'
+    work.mkdir()
+    ckpt = torch.load(full / 'iter_2.pth', map_location='cpu', weights_only=False)
+    assert ckpt.pop('rng_state', None) is not None  # the reference's hook wrote it
+    torch.save(ckpt, work / 'iter_2.pth')
+    (work / 'last_checkpoint').write_text(str(work / 'iter_2.pth'))
+    res = _train(cfg, work, _opts(synthetic_root, str(tmp_path)), '--resume')
+    assert 'resumed epoch: 0, iter: 2' in res.stdout + res.stderr
+    b = torch.load(work / 'iter_6.pth', map_location='cpu', weights_only=False)
+    assert b['meta']['iter'] == 6
+    assert _worst_diff(a, b) > 1e-5, 'RNGStateHook would not be needed'
