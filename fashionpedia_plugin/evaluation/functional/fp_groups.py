@@ -14,8 +14,8 @@ linear passes:
 import numba
 import numpy as np
 
-njit = numba.njit(cache=True, nogil=True)
-pjit = numba.njit(cache=True, nogil=True, parallel=True)
+from .fp_kernels import njit, pjit
+
 INSERTION_MAX = 32  # segments up to this long: insertion sort; longer: numba's mergesort
 
 
