@@ -42,9 +42,11 @@ def test_recipe_check_flags_the_seed_mistakes():
     assert rows['frozen backbone stages']['ours'] == 4
     assert round(rows['schedule (images seen)']['ours'] / 45623) == 21
     assert rows['attribute branch and target']['ours'].startswith('absent')
+    # mmdet's assigner: IoU 0.5 is foreground, and low-quality matches
+    assert rows['RoI fg / bg IoU']['ours'] == 'fg >= 0.5, bg [0, 0.5), + low-quality matches'
     for entry in ('lr per image', 'lr drops (images seen)', 'RoIs sampled per image / fg fraction',
-                  'frozen backbone stages', 'schedule (images seen)',
-                  'attribute branch and target'):
+                  'frozen backbone stages', 'schedule (images seen)', 'attribute branch and target',
+                  'RoI fg / bg IoU'):
         assert rows[entry]['status'] == 'deviates', entry
 
 
@@ -65,7 +67,7 @@ def test_recipe_check_reads_every_config(config):
     from fashionpedia_plugin.toolkit.cli import load_config
     from fashionpedia_plugin.toolkit.recipe_check import check, format_check
     rows = check(load_config(config), schedule='1x')
-    assert len(rows) == 30 and 'match' in format_check(rows)
+    assert len(rows) == 31 and 'match' in format_check(rows)
 
 
 def test_diff_rows_list_items_by_type_and_wrapped_values(tmp_path):

@@ -59,3 +59,32 @@ def test_weight_decay_only_on_kernels():
             assert decay[id(p)] == expect, (type(module).__name__, name)
             checked += 1
     assert checked > 200  # every parameter of R50 + FPN + heads
+
+
+def official_roi_label(iou):
+    """tensorflow/tpu models/official/detection/projects/fashionpedia/ops/roi_sampler.py
+    (assign_and_sample_proposals): positive if IoU > fg_iou_thresh 0.5, negative if
+    0 <= IoU < bg_iou_thresh_hi 0.5, otherwise never sampled; as MaxIoUAssigner's labels
+    (1 = the ground truth, 0 = background, -1 = ignored)."""
+    return 1 if iou > 0.5 else 0 if 0 <= iou < 0.5 else -1
+
+
+def test_rcnn_assigner_labels_as_the_official_sampler_at_the_boundary():
+    from mmdet.registry import TASK_UTILS
+    from mmengine.structures import InstanceData
+    cfg = Config.fromfile(PAPER)
+    assigner = TASK_UTILS.build(cfg.model.train_cfg.rcnn.assigner)
+    gt = torch.tensor([[0., 0., 100., 100.]])
+    # widths 50 (IoU exactly 0.5), 50.01 (just above), 49.99 (just below), a box far away (0)
+    widths = [50., 50.01, 49.99, 70., 30.]
+    boxes = torch.tensor([[0., 0., w, 100.] for w in widths] + [[200., 200., 300., 300.]])
+    result = assigner.assign(
+        InstanceData(priors=boxes), InstanceData(bboxes=gt, labels=torch.tensor([3])))
+    ious = [w / 100 for w in widths] + [0.0]
+    assert ious[0] == 0.5 and float(torch.tensor(ious[0])) == 0.5
+    assert result.gt_inds.tolist() == [official_roi_label(iou) for iou in ious], ious
+    # the stock mmdet threshold (>= 0.5) would take the IoU-0.5 RoI as foreground
+    stock = TASK_UTILS.build(dict(cfg.model.train_cfg.rcnn.assigner, pos_iou_thr=0.5))
+    assert stock.assign(
+        InstanceData(priors=boxes), InstanceData(bboxes=gt,
+                                                 labels=torch.tensor([3]))).gt_inds[0] == 1

@@ -22,4 +22,4 @@ model = dict(
                        fc_norm_cfg=None, box_loss_norm='mmdet',
                        loss_bbox=dict(_delete_=True, type='L1Loss', loss_weight=1.0)),
         mask_head=dict(norm_cfg=None, upsample_norm_cfg=None)),
-    train_cfg=dict(rcnn=dict(assigner=dict(match_low_quality=True))))
+    train_cfg=dict(rcnn=dict(assigner=dict(pos_iou_thr=0.5, match_low_quality=True))))

@@ -93,7 +93,7 @@ def check_loaded_weights(runner, checkpoint, allow_partial, loaded=None):
 
 def selection_warning(checkpoint_path, checkpoint, cfg):
     """One line when a ``best_*`` checkpoint is evaluated on the split that selected it (its
-    number is biased upwards: the official practice reports the final checkpoint), or None."""
+    number is biased upwards: report the final checkpoint), or None."""
     from ..engine.hooks import evaluated_split
     if not osp.basename(checkpoint_path).startswith('best_'):
         return None

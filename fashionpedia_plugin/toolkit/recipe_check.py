@@ -172,6 +172,29 @@ def _decay_scope(cfg):
     return 'all parameters'
 
 
+def _iou_text(thr):
+    """``> 0.5`` for a threshold one float32 step above 0.5 (how the official strict ``>`` is
+    written for mmdet's ``IoU >= pos_iou_thr``, IoUs being float32), else ``>= thr``."""
+    import numpy as np
+    base = round(thr, 4)
+    if thr > base and np.float32(thr) == np.nextafter(np.float32(base), np.float32(1)):
+        return f'> {base:g}'
+    return f'>= {thr:g}'
+
+
+def _roi_iou(cfg):
+    """The R-CNN assigner's foreground and background IoU ranges (MaxIoUAssigner: fg
+    ``IoU >= pos_iou_thr``, bg ``min_neg <= IoU < neg_iou_thr``, the rest ignored), plus
+    low-quality matches when on."""
+    a = _get(cfg.model, 'train_cfg', 'rcnn', 'assigner') or {}
+    if a.get('type', 'MaxIoUAssigner') != 'MaxIoUAssigner' or 'pos_iou_thr' not in a:
+        return None
+    neg = a.get('neg_iou_thr')
+    lo, hi = neg if isinstance(neg, (list, tuple)) else (0, neg)
+    text = f'fg {_iou_text(a["pos_iou_thr"])}, bg [{lo:g}, {hi:g})'
+    return text + (', + low-quality matches' if a.get('match_low_quality', True) else '')
+
+
 def read_ours(cfg, gpus):
     """Our config's value of every recipe entry."""
     m = cfg.model
@@ -224,6 +247,8 @@ def read_ours(cfg, gpus):
         and _loss(_get(m, 'roi_head', 'mask_head', 'loss_mask')) + ', / positive-RoI pixels',
         'RoIs sampled per image / fg fraction': [sampler.get('num'),
                                                  sampler.get('pos_fraction')],
+        'RoI fg / bg IoU':
+        _roi_iou(cfg),
         'attribute branch and target':
         _attribute(cfg),
         'attribute threshold':

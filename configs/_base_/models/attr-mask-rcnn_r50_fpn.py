@@ -46,5 +46,9 @@ model = dict(
         # [M] mrcnn_head: 4 convs, use_batch_norm; [H] MaskrcnnHead: BN after the deconv too
         mask_head=dict(type='OfficialFCNMaskHead', norm_cfg=norm_cfg, upsample_norm_cfg=norm_cfg)),
     train_cfg=dict(
-        # [M] roi_sampling: fg IoU > 0.5, bg [0, 0.5), 512 per image, 25 % fg, gt boxes mixed in
-        rcnn=dict(assigner=dict(match_low_quality=False))))
+        # [M] roi_sampling: fg IoU > 0.5, bg [0, 0.5), 512 per image, 25 % fg, gt boxes mixed in.
+        # [R] assign_and_sample_proposals: tf.greater(matched_iou, 0.5), so an RoI at IoU 0.5
+        # exactly is neither fg nor bg and never sampled. mmdet's MaxIoUAssigner takes
+        # IoU >= pos_iou_thr: the float32 successor of 0.5 makes it ignore IoU 0.5 as well
+        # (neg_iou_thr 0.5 keeps bg at < 0.5).
+        rcnn=dict(assigner=dict(pos_iou_thr=0.50000006, match_low_quality=False))))

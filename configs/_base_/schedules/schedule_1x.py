@@ -1,9 +1,12 @@
-# Fashionpedia "1x" of the official TPU configs (tensorflow/tpu models/official/detection/
-# projects/fashionpedia/configs/model_config.py, the template), converted to total batch 16 by
+# Fashionpedia "1x": the schedule of the official template (tensorflow/tpu models/official/
+# detection/projects/fashionpedia/configs/model_config.py), converted to total batch 16 by
 # images seen: 22,500 steps x 64 images = 1.44 M images = 90,000 iterations x 16
-# = 1.44 M / 45,623 train images ~= 31.6 epochs.
-# lr drops x0.1 at 15,000 and 20,000 of 22,500 steps (2/3 and 8/9) -> 60,000 and 80,000.
-# lr: 0.32 at batch 256 (r50fpn_amrcnn.yaml) -> 0.02 at batch 16 (linear scaling); SGD
+# = 1.44 M / 45,623 train images ~= 31.6 epochs. The template does not call itself 1x and no R50
+# 1x config is released: it is a third of the released 3x (r50fpn_amrcnn.yaml: 16,875 x 256 =
+# 4.32 M images), so we take it as 1x (our derivation).
+# lr drops x0.1 at the template's 15,000 and 20,000 of 22,500 steps (2/3 and 8/9) -> 60,000 and
+# 80,000 (the 3x yaml drops at 8/9 and 26/27 instead: configs/attr-mask-rcnn/..._lsj-3x_...).
+# lr: 0.08 at batch 64 (template) = 0.32 at 256 (r50fpn_amrcnn.yaml) -> 0.02 at batch 16; SGD
 # momentum 0.9; L2 4e-5 on kernels only (regularization_variable_regex '.*(kernel|weight):0$':
 # no decay on BN and biases). Warm-up: linear from 0 (modeling/learning_rates.py,
 # warmup_learning_rate 0.0) over the template's warmup_steps 500 x train_batch_size 64 = 32,000

@@ -37,13 +37,14 @@ class AttributeConvFCBBoxHead(OfficialConvFCBBoxHead):
         attr_target (str): the attribute training target and its normalisation.
 
             - ``'official'``: as ``projects/fashionpedia/ops/roi_sampler.py`` (``box_matching``,
-              ``assign_and_sample_proposals``) and ``modeling/attribute_loss.py``: *every*
-              sampled RoI gets the multi-hot of its highest-IoU ground truth, background RoIs
-              with ``0 < IoU < 0.5`` included (the sampler re-labels their class, not their
+              ``assign_and_sample_proposals``) and
+              ``projects/fashionpedia/modeling/attribute_loss.py``: *every* sampled RoI gets
+              the multi-hot of its highest-IoU ground truth, background RoIs with
+              ``0 < IoU < 0.5`` included (the sampler re-labels their class, not their
               attributes); RoIs with IoU 0 get zeros. The loss is the mean over all
               ``RoIs x attributes`` entries (``sigmoid_cross_entropy`` with
               ``SUM_BY_NONZERO_WEIGHTS`` and unit weights), weight 1.0 in the total
-              (``modeling/model.py``).
+              (``projects/fashionpedia/modeling/model.py``).
             - ``'positive'``: positive RoIs only, summed over attributes and averaged over
               positive RoIs (this project's first version; not the official target).
         loss_attr (dict): a sigmoid loss taking ``avg_factor`` (``CrossEntropyLoss`` with
