@@ -101,6 +101,50 @@ def test_analyze_logs_text_log_fallback(tmp_path):
     assert row['metrics']['fashionpedia/segm_mAP'] == dict(best=0.25, best_at=40, last=0.25)
 
 
+def _scalars(root, stamp, lines):
+    d = root / stamp / 'vis_data'
+    d.mkdir(parents=True)
+    (d / 'scalars.json').write_text(''.join(json.dumps(x) + '\n' for x in lines))
+
+
+def test_work_dir_joins_resumed_runs_and_passes_over_test_runs(tmp_path):
+    """A run killed at 600 after its checkpoint at 500, its --resume (550 .. 1000) and a
+    tools/test.py run in the same work_dir (the default one): one curve of 50 .. 1000, each
+    iteration once, the resumed segment's values from 550 on; the test run is passed over."""
+    from fashionpedia_plugin.toolkit.log_analysis import load_run
+    from fashionpedia_plugin.toolkit.run_configs import find_run_config
+    wd = tmp_path / 'attr-mask-rcnn_demo'
+
+    def train(its, loss, val_at):
+        out = []
+        for it in its:
+            out.append(dict(lr=0.02, loss=loss, iter=it, step=it))
+            if it in val_at:
+                out.append({'fashionpedia/segm_mAP': it / 1e4, 'step': 0})
+        return out
+
+    _scalars(wd, '20260101_000000', train(range(50, 601, 50), 2.0, (200, 400, 600)))
+    _scalars(wd, '20260101_010000', train(range(550, 1001, 50), 1.0, (600, 800, 1000)))
+    _scalars(wd, '20260101_020000', [{'fashionpedia/segm_mAP': 0.5, 'step': 0}])
+    for stamp in ('20260101_000000', '20260101_010000', '20260101_020000'):
+        (wd / stamp / 'vis_data' / 'config.py').write_text(f'stamp = {stamp!r}\n')
+    run = load_run(str(wd))
+    xs, ys, kind = run.series('loss')
+    assert kind == 'train' and xs.tolist() == list(range(50, 1001, 50))
+    assert ys.tolist() == [2.0] * 10 + [1.0] * 10  # 550 and 600 from the resumed segment
+    vx, vy, _ = run.series('segm_mAP')
+    assert vx.tolist() == [200, 400, 600, 800, 1000
+                           ] and vy.tolist() == [0.02, 0.04, 0.06, 0.08, 0.1]
+    assert '2 training run(s) joined, 1 test-only run(s) passed over' in run.source
+    assert run.name == 'attr-mask-rcnn_demo'
+    # the config of a work_dir is its newest training run's, not the test run's
+    assert find_run_config(str(wd)).endswith(osp.join('20260101_010000', 'vis_data', 'config.py'))
+    # a work_dir with only a test run says so
+    _scalars(tmp_path / 'only_test', '20260101_000000', [{'coco/segm_mAP': 0.1, 'step': 0}])
+    with pytest.raises(ValueError, match='none of its 1 runs logged a training value'):
+        load_run(str(tmp_path / 'only_test'))
+
+
 DUMPED = """optim_wrapper = dict(optimizer=dict(type='SGD', lr={lr}, momentum=0.9))
 train_cfg = dict(type='IterBasedTrainLoop', max_iters=1000, val_interval=100)
 randomness = dict(seed={seed})

@@ -97,34 +97,65 @@ def parse_text_log(path):
     return records
 
 
-def load_run(path, name=None):
-    """``path``: a work_dir (latest timestamp used), a timestamp dir, a scalars.json or a .log."""
-    if osp.isdir(path) and not osp.isdir(osp.join(path, 'vis_data')):
-        # a work_dir: its latest <timestamp>/ run (a test run lives in its own work_dir)
-        stamps = sorted(
-            d for d in glob.glob(osp.join(path, '2*'))
-            if re.fullmatch(r'\d{8}_\d{6}', osp.basename(d)) and osp.isdir(d) and (osp.isfile(
-                osp.join(d, 'vis_data', 'scalars.json')) or glob.glob(osp.join(d, '*.log'))))
-        if not stamps:
-            raise FileNotFoundError(f'{path}: no <timestamp>/vis_data/scalars.json or log inside')
-        path = stamps[-1]
+def _records(path):
+    """The logged records of one run directory (its scalars.json, else its .log) or file."""
     if osp.isdir(path):
         scal = osp.join(path, 'vis_data', 'scalars.json')
         logs = glob.glob(osp.join(path, '*.log'))
         path = scal if osp.isfile(scal) else (logs[0] if logs else scal)
     if not osp.isfile(path):
         raise FileNotFoundError(f'{path}: not found')
-    if path.endswith('.json'):
-        records = []
-        with open(path) as f:
-            for n, line in enumerate(f, 1):
-                if line.strip():
-                    try:
-                        records.append(json.loads(line))
-                    except json.JSONDecodeError:
-                        raise ValueError(f'{path}:{n}: not a JSON line') from None
-    else:
-        records = parse_text_log(path)
+    if not path.endswith('.json'):
+        return path, parse_text_log(path)
+    records = []
+    with open(path) as f:
+        for n, line in enumerate(f, 1):
+            if line.strip():
+                try:
+                    records.append(json.loads(line))
+                except json.JSONDecodeError:
+                    raise ValueError(f'{path}:{n}: not a JSON line') from None
+    return path, records
+
+
+def _join(segments):
+    """Train and val rows of a run's segments in time order (a run and its ``--resume``\ s):
+    a later segment replaces what an earlier one logged from its first iteration on (the
+    iterations an interrupted segment ran past its last checkpoint)."""
+    train, val, by_epoch = [], [], False
+    for seg_train, seg_val, seg_by_epoch in segments:
+        by_epoch = by_epoch or seg_by_epoch
+        start = min((r['x'] for r in seg_train), default=None)
+        if start is not None:
+            train = [r for r in train if r['x'] < start]
+            val = [r for r in val if r['x'] < start]
+        train += seg_train
+        val += seg_val
+    return train, val, by_epoch
+
+
+def load_run(path, name=None):
+    """``path``: a work_dir (its training runs joined in time order: the first run and every
+    ``--resume``; test-only runs beside them are passed over), a timestamp dir, a scalars.json
+    or a .log."""
+    if osp.isdir(path) and not osp.isdir(osp.join(path, 'vis_data')):
+        stamps = sorted(
+            d for d in glob.glob(osp.join(path, '2*'))
+            if re.fullmatch(r'\d{8}_\d{6}', osp.basename(d)) and osp.isdir(d) and (osp.isfile(
+                osp.join(d, 'vis_data', 'scalars.json')) or glob.glob(osp.join(d, '*.log'))))
+        if not stamps:
+            raise FileNotFoundError(f'{path}: no <timestamp>/vis_data/scalars.json or log inside')
+        segments = [_split(_records(d)[1]) for d in stamps]
+        trained = [seg for seg in segments if seg[0]]
+        if not trained:
+            raise ValueError(f'{path}: none of its {len(stamps)} runs logged a training value')
+        train, val, by_epoch = _join(trained)
+        name = name or osp.basename(osp.normpath(path))
+        source = f'{path} ({len(trained)} training run(s) joined'
+        skipped = len(segments) - len(trained)
+        source += f', {skipped} test-only run(s) passed over)' if skipped else ')'
+        return Run(name, train, val, by_epoch, source)
+    path, records = _records(path)
     if not records:
         raise ValueError(f'{path}: no logged values')
     train, val, by_epoch = _split(records)

@@ -60,13 +60,20 @@ def read_dumped_config(path):
 
 def find_run_config(path):
     """The dumped config of a run: ``path`` itself (a .py), or in a timestamp dir's vis_data,
-    or the newest timestamp dir's of a work dir; None when there is none."""
+    or the newest training run's of a work dir (a test run beside it dumps its config too);
+    None when there is none."""
     if osp.isfile(path):
         return path if path.endswith('.py') else find_run_config(osp.dirname(osp.dirname(path)))
     direct = osp.join(path, 'vis_data', 'config.py')
     if osp.isfile(direct):
         return direct
     stamps = sorted(glob.glob(osp.join(path, '2*_*', 'vis_data', 'config.py')))
+    for cfg in reversed(stamps):
+        scalars = osp.join(osp.dirname(cfg), 'scalars.json')
+        if osp.isfile(scalars):
+            with open(scalars) as f:
+                if any('"loss"' in line for line in f):
+                    return cfg
     return stamps[-1] if stamps else None
 
 

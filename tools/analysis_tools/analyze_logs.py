@@ -4,7 +4,8 @@
       [--out curves.png] [--summary summary.md|summary.csv] [--summary-all] [--patience 3]
       [--smooth 5] [--names a b ...] [--no-group]
 
-RUN: a work_dir (its latest <timestamp>/ is used), a <timestamp>/ dir, a vis_data/scalars.json
+RUN: a work_dir (its training runs joined: the first and every --resume; test runs passed over),
+a <timestamp>/ dir, a vis_data/scalars.json
 or a text .log. Iteration-based runs are plotted against iterations. Keys match exactly or by
 their last part (segm_mAP matches fashionpedia/segm_mAP). The summary (printed, and --summary) has
 one row per run: iterations, time, memory and the headline metrics (final loss, best and last
