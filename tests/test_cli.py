@@ -1,9 +1,12 @@
 """Every tool answers bad input with one error line and a non-zero exit code (toolkit/cli.py)."""
+import importlib.util
+import json
 import os.path as osp
 import sys
 
 import pytest
-from conftest import DEMO_CONFIG, TOOLS, run, tool_in_process
+import torch
+from conftest import DEMO_CONFIG, REPO, TOOLS, run, tool_in_process
 
 
 def _write(tmp_path, name, text):
@@ -36,6 +39,9 @@ CLI_CASES = {
     'diff-missing': (['analysis_tools/config_diff.py', DEMO_CONFIG,
                       '/nope.py'], 'config file not found'),
     'infer-missing': (['infer.py', '/nope/*.jpg', DEMO_CONFIG, __file__], 'no images found'),
+    'sheet-bad-ending':
+    (['analysis_tools/tryon_sheet.py', '{tmp}', 'x', '{tmp}/o.txt',
+      '--overview'], 'must end with .png or .jpg or .jpeg'),
 }
 
 
@@ -82,3 +88,39 @@ def test_a_variable_already_copied_is_an_error_naming_the_copies():
     for key in ('train_dataloader.dataset.data_root', 'val_evaluator.ann_file'):
         assert key in err[0]
     assert 'Use --data-root DIR' in err[0]
+
+
+PAPER_1X = osp.join(REPO, 'configs', 'attr-mask-rcnn',
+                    'attr-mask-rcnn_r50_fpn_lsj-1x_fashionpedia.py')
+
+
+@pytest.mark.skipif(
+    importlib.util.find_spec('torchvision') is not None,
+    reason='torchvision is installed: the torchvision:// backbone loads')
+def test_paper_config_without_torchvision_fails_before_building_anything(tmp_path):
+    res = tool_in_process(osp.join(TOOLS, 'train.py'), PAPER_1X, '--work-dir', str(tmp_path))
+    assert res.returncode == 2 and 'Traceback' not in res.stderr
+    assert 'torchvision://resnet50, which needs torchvision' in res.stderr, res.stderr[-2000:]
+    assert not list(tmp_path.iterdir())  # nothing built, not even the runner's log folder
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason='AMP trains on this CUDA device')
+def test_amp_without_cuda_is_one_line(tmp_path):
+    res = tool_in_process(
+        osp.join(TOOLS, 'train.py'), DEMO_CONFIG, '--amp', '--work-dir', str(tmp_path))
+    assert res.returncode == 2 and 'Traceback' not in res.stderr
+    assert 'AMP (--amp or AmpOptimWrapper) trains on a CUDA device only' in res.stderr
+
+
+def test_tools_create_the_folder_of_what_they_write(tmp_path, synthetic_root):
+    ann = osp.join(synthetic_root, 'annotations', 'instances_attributes_val2020.json')
+    out = tmp_path / 'new' / 'deeper' / 'sub.json'
+    res = tool_in_process(
+        osp.join(TOOLS, 'analysis_tools', 'data_doctor.py'), ann, '--subset', '2', '--out',
+        str(out))
+    assert res.returncode == 0, res.stderr[-2000:]
+    assert len(json.loads(out.read_text())['images']) == 2
+    prior = tmp_path / 'p' / 'prior.json'
+    res = tool_in_process(
+        osp.join(TOOLS, 'analysis_tools', 'build_attribute_prior.py'), ann, '--out', str(prior))
+    assert res.returncode == 0 and prior.is_file(), res.stderr[-2000:]

@@ -169,6 +169,16 @@ def _dist(script, args, port):
     return run(['bash', osp.join(TOOLS, script), *map(str, args)], env=env, check=False)
 
 
+@pytest.mark.parametrize('script,args', [('dist_train.sh', []), ('dist_train.sh', ['CFG', 'abc']),
+                                         ('dist_train.sh', ['CFG', 0]),
+                                         ('dist_test.sh', ['CFG', 'CKPT'])])
+def test_dist_scripts_check_their_arguments_before_torchrun(script, args):
+    res = _dist(script, args, 0)
+    assert res.returncode == 2 and 'Traceback' not in res.stderr
+    assert res.stderr.startswith(f'usage: tools/{script} CONFIG'), res.stderr
+    assert 'GPUS a whole number >= 1' in res.stderr.splitlines()[-1]
+
+
 def test_dist_train_refused_option_prints_the_error_once_and_last(tmp_path):
     res = _dist('dist_train.sh',
                 [DEMO_CONFIG, 2, '--work-dir', tmp_path, '--cfg-options', 'data_root=/other/'],

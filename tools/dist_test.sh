@@ -5,6 +5,11 @@
 CONFIG=$1
 CHECKPOINT=$2
 GPUS=$3
+if [ $# -lt 3 ] || ! [[ "$GPUS" =~ ^[1-9][0-9]*$ ]]; then
+    echo "usage: tools/dist_test.sh CONFIG CHECKPOINT GPUS [test.py args]  (GPUS: processes on this node, >= 1)" >&2
+    echo "error: expected 3 arguments with GPUS a whole number >= 1, got: $*" >&2
+    exit 2
+fi
 NNODES=${NNODES:-1}
 NODE_RANK=${NODE_RANK:-0}
 PORT=${PORT:-29500}

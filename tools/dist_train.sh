@@ -4,6 +4,11 @@
 # printed once, last, without torchrun's failure dump
 CONFIG=$1
 GPUS=$2
+if [ $# -lt 2 ] || ! [[ "$GPUS" =~ ^[1-9][0-9]*$ ]]; then
+    echo "usage: tools/dist_train.sh CONFIG GPUS [train.py args]  (GPUS: processes on this node, >= 1)" >&2
+    echo "error: expected 2 arguments with GPUS a whole number >= 1, got: $*" >&2
+    exit 2
+fi
 NNODES=${NNODES:-1}
 NODE_RANK=${NODE_RANK:-0}
 PORT=${PORT:-29500}

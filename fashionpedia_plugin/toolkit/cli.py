@@ -40,6 +40,17 @@ def run_cli(main, argv=None):
         return 2
 
 
+def output_file(path, endings=None):
+    """``path`` (None passes) after creating its folder, as every tool does for what it writes;
+    ``endings``: the file endings it may have (a wrong one is a :class:`CLIError`)."""
+    if path is None:
+        return None
+    if endings and not path.lower().endswith(tuple(endings)):
+        raise CLIError(f'{path}: must end with {" or ".join(endings)}')
+    os.makedirs(osp.dirname(osp.abspath(path)), exist_ok=True)
+    return path
+
+
 def report_error(line):
     """One error line on stderr; a rank under ``tools/dist_*.sh`` (:mod:`.dist_run`) writes it
     to the launcher's folder instead, which prints each distinct line once, last."""

@@ -206,6 +206,26 @@ def add_vis_backends(cfg, names, config_path):
     cfg.visualizer.vis_backends = backends
 
 
+def check_train_needs(cfg, config):
+    """What a training run needs that mmengine would only miss after the datasets are built
+    (on real data, after reading 45k images): torchvision for a ``torchvision://`` backbone
+    checkpoint, a CUDA device for AMP."""
+    import importlib.util
+    init = (cfg.model.get('backbone') or {}).get('init_cfg') or {}
+    ckpt = init.get('checkpoint', '') if isinstance(init, dict) else ''
+    if str(ckpt).startswith('torchvision://') and importlib.util.find_spec('torchvision') is None:
+        import torch
+        raise CLIError(f'{config}: the backbone starts from {ckpt}, which needs torchvision: '
+                       f'pip install the torchvision of torch {torch.__version__}, or '
+                       '--cfg-options model.backbone.init_cfg.checkpoint=/path/to/weights.pth '
+                       '(model.backbone.init_cfg=None trains from scratch)')
+    if cfg.optim_wrapper.get('type') == 'AmpOptimWrapper':
+        import torch
+        if not torch.cuda.is_available():
+            raise CLIError(f'{config}: AMP (--amp or AmpOptimWrapper) trains on a CUDA device '
+                           'only, and none is visible')
+
+
 def build_train_runner(argv=None):
     args = train_parser().parse_args(argv)
     cfg = load_config(args.config, args.cfg_options, **data_args(args))
@@ -215,6 +235,7 @@ def build_train_runner(argv=None):
     if args.amp:
         cfg.optim_wrapper.type = 'AmpOptimWrapper'
         cfg.optim_wrapper.loss_scale = 'dynamic'
+    check_train_needs(cfg, args.config)
     if args.auto_scale_lr:
         if 'base_batch_size' not in cfg.get('auto_scale_lr', {}):
             raise CLIError(f'{args.config} has no auto_scale_lr.base_batch_size')

@@ -119,7 +119,7 @@ def _records(path):
 
 
 def _join(segments):
-    """Train and val rows of a run's segments in time order (a run and its ``--resume``\ s):
+    """Train and val rows of a run's segments in time order (a run and its ``--resume`` runs):
     a later segment replaces what an earlier one logged from its first iteration on (the
     iterations an interrupted segment ran past its last checkpoint)."""
     train, val, by_epoch = [], [], False

@@ -11,7 +11,7 @@ and prints a summary. Give the prior to the decoder: test_evaluator.attr_decoder
 import argparse
 import sys
 
-from fashionpedia_plugin.toolkit.cli import run_cli
+from fashionpedia_plugin.toolkit.cli import output_file, run_cli
 
 
 def main(argv=None):
@@ -25,7 +25,7 @@ def main(argv=None):
                                                               save_attribute_prior)
     from fashionpedia_plugin.datasets.validation import load_annotation_json
     prior = build_attribute_prior(load_annotation_json(a.ann_file), a.ann_file, a.min_support)
-    save_attribute_prior(prior, a.out)
+    save_attribute_prior(prior, output_file(a.out))
     carrying = [c for c, counts in prior['attribute_counts'].items() if counts]
     print(f'{a.ann_file}: {sum(prior["num_instances"].values())} instances, '
           f'{len(carrying)} categories with attributes, '

@@ -50,7 +50,8 @@ def main(argv=None):
             print('error: --subset needs --out FILE', file=sys.stderr)
             return 2
         sub = make_subset(data, a.subset, a.random, a.seed)
-        with open(a.out, 'w') as f:
+        from fashionpedia_plugin.toolkit.cli import output_file
+        with open(output_file(a.out), 'w') as f:
             json.dump(sub, f)
         print(f'wrote {len(sub["images"])} images, {len(sub["annotations"])} annotations '
               f'to {a.out}')

@@ -20,7 +20,7 @@ import os.path as osp
 import sys
 import time
 
-from fashionpedia_plugin.toolkit.cli import CLIError, run_cli
+from fashionpedia_plugin.toolkit.cli import CLIError, output_file, run_cli
 from fashionpedia_plugin.toolkit.offline_eval import (bootstrap_files, evaluate_files,
                                                       format_bootstrap, format_table)
 
@@ -49,6 +49,8 @@ def main(argv=None):
         raise CLIError('--report/--heatmap use the vectorized evaluator; drop --reference')
     if a.report and not a.report.endswith(('.md', '.csv')):
         raise CLIError(f'--report must end with .md or .csv: {a.report}')
+    for path in (a.out, a.report, a.heatmap):
+        output_file(path)
     t = time.time()
     views = evaluate_files(a.ann_file, a.results_file, a.iou_type, a.reference, a.report, a.heatmap)
     print(format_table(views))
@@ -82,7 +84,7 @@ def compare(a):
                   'no attributes')
     print(f'{a.iou_type}, {len(names)} results files, {time.time() - t:.2f} s')
     if a.out:
-        with open(a.out, 'w') as f:
+        with open(output_file(a.out), 'w') as f:
             json.dump(dict(files=list(a.results_files), views=views, bootstrap=out), f, indent=1)
         print(f'-> {a.out}')
     return 0

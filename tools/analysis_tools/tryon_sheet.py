@@ -9,7 +9,7 @@ photo's stem: photo, overlay, parse map and merged garments.
 import argparse
 import sys
 
-from fashionpedia_plugin.toolkit.cli import run_cli
+from fashionpedia_plugin.toolkit.cli import output_file, run_cli
 
 
 def main(argv=None):
@@ -27,6 +27,7 @@ def main(argv=None):
         help='the layouts shown')
     p.add_argument('--overview', action='store_true', help='the photo\'s overview instead')
     a = p.parse_args(argv)
+    output_file(a.out, ('.png', '.jpg', '.jpeg'))
     from fashionpedia_plugin.toolkit.tryon_sheet import write_overview, write_sheet
     if a.overview:
         print(f'{write_overview(a.out_dir, a.name, a.out)} tile(s) -> {a.out}')
