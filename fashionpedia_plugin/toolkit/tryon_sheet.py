@@ -77,7 +77,7 @@ def write_sheet(out_dir,
     width = max(r.shape[1] for r in rows)
     sheet = np.vstack(
         [np.pad(r, ((0, 4), (0, width - r.shape[1]), (0, 0)), constant_values=255) for r in rows])
-    _write(path, path, sheet)
+    _write(path, sheet)
     return len(rows)
 
 
@@ -105,5 +105,5 @@ def write_overview(out_dir, stem, path):
         white = (rgba[..., :3] * alpha + 255 * (1 - alpha)).astype(np.uint8)
         parts = ', '.join(sorted({p['class_name'] for p in g.get('parts', [])})) or 'no parts'
         tiles.append(_tile(white, f'{g["class_name"].split(",")[0]} + {parts}'))
-    _write(path, path, np.hstack(tiles))
+    _write(path, np.hstack(tiles))
     return len(tiles)
