@@ -211,19 +211,18 @@ def check_train_needs(cfg, config):
     (on real data, after reading 45k images): torchvision for a ``torchvision://`` backbone
     checkpoint, a CUDA device for AMP."""
     import importlib.util
+
+    import torch
     init = (cfg.model.get('backbone') or {}).get('init_cfg') or {}
     ckpt = init.get('checkpoint', '') if isinstance(init, dict) else ''
     if str(ckpt).startswith('torchvision://') and importlib.util.find_spec('torchvision') is None:
-        import torch
         raise CLIError(f'{config}: the backbone starts from {ckpt}, which needs torchvision: '
                        f'pip install the torchvision of torch {torch.__version__}, or '
                        '--cfg-options model.backbone.init_cfg.checkpoint=/path/to/weights.pth '
                        '(model.backbone.init_cfg=None trains from scratch)')
-    if cfg.optim_wrapper.get('type') == 'AmpOptimWrapper':
-        import torch
-        if not torch.cuda.is_available():
-            raise CLIError(f'{config}: AMP (--amp or AmpOptimWrapper) trains on a CUDA device '
-                           'only, and none is visible')
+    if cfg.optim_wrapper.get('type') == 'AmpOptimWrapper' and not torch.cuda.is_available():
+        raise CLIError(f'{config}: AMP (--amp or AmpOptimWrapper) trains on a CUDA device only, '
+                       'and none is visible')
 
 
 def build_train_runner(argv=None):
