@@ -153,3 +153,23 @@ def test_world_size_before_the_process_group(monkeypatch):
     monkeypatch.setenv('SLURM_NTASKS', '16')
     monkeypatch.setenv('OMPI_COMM_WORLD_SIZE', '2')
     assert [world_size_from_env(k) for k in ('pytorch', 'slurm', 'mpi', 'none')] == [4, 16, 2, 1]
+
+
+def test_schedule_values_given_as_options_are_rescaled_and_said(synthetic_root, tmp_path):
+    """``--cfg-options train_cfg.max_iters=4`` is in the config's units (the demo's total batch
+    4): on 1 process x 2 it is 8 iterations, and the log says so; --keep-schedule keeps 4."""
+    from fashionpedia_plugin.toolkit.launch import build_train_runner
+    opts = [
+        f'train_dataloader.dataset.data_root={synthetic_root}/', 'train_dataloader.batch_size=2',
+        'train_cfg.max_iters=4'
+    ] + prior_options(synthetic_root)
+    for flags, iters in (([], 8), (['--keep-schedule'], 4)):
+        work = tmp_path / str(iters)
+        runner = build_train_runner(
+            [DEMO_CONFIG, '--work-dir',
+             str(work), *flags, '--cfg-options', *opts])
+        assert runner.cfg.train_cfg.max_iters == iters
+        log = open(runner.logger.log_file).read()
+        said = '--cfg-options train_cfg.max_iters are in the config\'s units (total batch 4) ' \
+            'and were rescaled with the schedule by 0.5'
+        assert (said in log) == (not flags), log[-3000:]

@@ -19,10 +19,9 @@ import argparse
 import json
 import sys
 
-from mmengine.config import DictAction
 from tqdm import tqdm
 
-from fashionpedia_plugin.toolkit.cli import CLIError, run_cli, trust_checkpoint_arg
+from fashionpedia_plugin.toolkit.cli import CLIError, OptionsAction, run_cli, trust_checkpoint_arg
 
 
 def main(argv=None):
@@ -78,7 +77,7 @@ def main(argv=None):
     p.add_argument(
         '--cfg-options',
         nargs='+',
-        action=DictAction,
+        action=OptionsAction,
         help='override config settings, e.g. model.test_cfg.rcnn.score_thr=0.1')
     trust_checkpoint_arg(p)
     a = p.parse_args(argv)

@@ -19,7 +19,10 @@ warnings.filterwarnings('ignore', message='pkg_resources is deprecated', categor
 warnings.filterwarnings(
     'ignore', message='Deprecated call to `pkg_resources', category=DeprecationWarning)
 
-from mmengine.config import Config, DictAction  # noqa: E402  (after the filter)
+from mmengine.config import Config  # noqa: E402  (after the filter)
+
+from .config_options import OptionsAction  # noqa: E402,F401  (for the tools' parsers)
+from .config_options import check_option_keys  # noqa: E402
 
 
 class CLIError(Exception):
@@ -71,8 +74,9 @@ def common_args(parser):
     parser.add_argument(
         '--cfg-options',
         nargs='+',
-        action=DictAction,
-        help='override config settings, key=value (mmengine DictAction)')
+        action=OptionsAction,
+        help='override config settings, key=value (mmengine DictAction); a key the config '
+        'does not have must be one the run reads (a misspelt key is an error, not ignored)')
     parser.add_argument(
         '--launcher',
         choices=['none', 'pytorch', 'slurm', 'mpi'],
@@ -165,6 +169,7 @@ def load_config(path,
     except Exception as e:  # syntax errors, missing _base_ files, ...
         raise CLIError(f'cannot load config {path}: {e.__class__.__name__}: {e}') from None
     if cfg_options:
+        check_option_keys(cfg, cfg_options, path)
         check_variable_options(cfg, cfg_options)
         cfg.merge_from_dict(cfg_options)
     if any(v is not None for v in (data_root, train_ann, val_ann, train_img, val_img)):

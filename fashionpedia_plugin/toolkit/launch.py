@@ -19,7 +19,7 @@ from mmengine.runner import Runner
 from ..apis.checkpoint import load_checkpoint_file, trust_checkpoints
 from .cli import (CLIError, check_work_dir, common_args, data_args, data_root_arg, load_config,
                   trust_checkpoint_arg)
-from .schedule_scaling import describe, resolve_schedule, world_size_from_env
+from .schedule_scaling import describe, rescaled_options, resolve_schedule, world_size_from_env
 
 # Long blocks that mmengine's Runner logs at start: kept in the log file, not on the console.
 FILE_ONLY = ('\n' + '-' * 60 + '\nSystem environment:', 'Config:\n',
@@ -260,7 +260,9 @@ def build_train_runner(argv=None):
     if first and osp.isfile(first):  # opened once up front: a bad file fails in one line
         loaded = load_checkpoint_file(first)
     runner = build_runner(cfg)
-    for line in describe(schedule, args.keep_schedule):
+    lines = describe(schedule, args.keep_schedule)
+    lines += [rescaled_options(schedule, args.cfg_options)] if args.cfg_options else []
+    for line in filter(None, lines):
         if line.startswith('warning: '):
             runner.logger.warning(line[len('warning: '):])
         else:
@@ -269,7 +271,24 @@ def build_train_runner(argv=None):
         runner.logger.info('--auto-scale-lr: the lr is scaled with the schedule above')
     if cfg.get('load_from') and not cfg.get('resume'):
         check_loaded_weights(runner, cfg.load_from, args.allow_partial, loaded)
+    elif loaded is not None:
+        check_resume_weights(runner, first, loaded)
     return runner
+
+
+def check_resume_weights(runner, checkpoint, loaded):
+    """``--resume`` continues the run that wrote ``checkpoint``: its weights must fit this
+    model exactly (mmengine would load what matches, then fail on the optimizer state with a
+    ``ValueError`` traceback, or train on with a half-loaded model)."""
+    from ..apis.checkpoint import CheckpointMismatchError, check_checkpoint
+    try:
+        check_checkpoint(runner.model, checkpoint, False, runner.logger, loaded)
+    except CheckpointMismatchError as e:
+        why = str(e).replace(' Pass --allow-partial to load it anyway.', '')
+        raise CheckpointMismatchError(
+            f'cannot resume: {why} --resume continues the run that wrote it (its config); to '
+            f'start a new run from its weights, use --cfg-options load_from={checkpoint} '
+            '(with --allow-partial for the weights that fit)') from None
 
 
 def resume_source(cfg):

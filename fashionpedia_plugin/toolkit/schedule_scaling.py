@@ -122,6 +122,26 @@ def resolve_schedule(cfg, world_size, keep=False):
     return record
 
 
+def rescaled_options(record, cfg_options):
+    """A warning line when ``--cfg-options`` set a value that was rescaled with the schedule
+    (``train_cfg.max_iters=4`` on 1 GPU x 2 of a 16-image config is 32 iterations), or None:
+    an option is written in the config's units, like the config; ``--keep-schedule`` keeps it
+    as given."""
+    if not record['enable'] or record['factor'] == 1.0:
+        return None
+    fixed = ('optim_wrapper.optimizer.lr', 'train_cfg.max_iters', 'train_cfg.val_interval',
+             'default_hooks.checkpoint.interval')
+    keys = [
+        k for k in cfg_options or () if k in fixed
+        or k.startswith('param_scheduler.') and k.rsplit('.', 1)[-1] in SCALED_SCHEDULER_KEYS
+    ]
+    if not keys:
+        return None
+    return (f'warning: --cfg-options {", ".join(keys)} are in the config\'s units (total batch '
+            f'{record["base_batch_size"]}) and were rescaled with the schedule by '
+            f'{record["factor"]:g} (lr x, iterations /); --keep-schedule keeps them as given')
+
+
 def _n(v):
     return f'{v:,}' if isinstance(v, int) else str(v)
 

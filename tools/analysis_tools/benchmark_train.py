@@ -19,12 +19,11 @@ import math
 import sys
 
 import torch
-from mmengine.config import DictAction
 
 from fashionpedia_plugin.toolkit.benchmark import (MEMORY_FORMATS, PRECISIONS, format_sweep_row,
                                                    load_bench_config, pipeline_throughput, sweep,
                                                    train_step_time, without_attributes)
-from fashionpedia_plugin.toolkit.cli import run_cli
+from fashionpedia_plugin.toolkit.cli import OptionsAction, run_cli
 
 
 def main(argv=None):
@@ -45,7 +44,7 @@ def main(argv=None):
         '--image-size',
         type=int,
         help="train at N x N instead of the config's image_size (CPU smoke runs)")
-    p.add_argument('--cfg-options', nargs='+', action=DictAction, default={})
+    p.add_argument('--cfg-options', nargs='+', action=OptionsAction, default={})
     p.add_argument('--sweep', action='store_true', help='one config: batch x precision x format')
     p.add_argument('--batch-sizes', nargs='+', type=int, default=[2, 4, 8, 16])
     p.add_argument('--precisions', nargs='+', choices=PRECISIONS, default=list(PRECISIONS))

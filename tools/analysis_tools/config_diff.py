@@ -22,16 +22,14 @@ import argparse
 import json
 import sys
 
-from mmengine.config import DictAction
-
-from fashionpedia_plugin.toolkit.cli import load_config, run_cli
+from fashionpedia_plugin.toolkit.cli import OptionsAction, load_config, run_cli
 from fashionpedia_plugin.toolkit.config_diff import NOISE, diff_configs, flatten, format_rows
 
 
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument('configs', nargs='+')
-    p.add_argument('--cfg-options', nargs='+', action=DictAction, help='applied to every config')
+    p.add_argument('--cfg-options', nargs='+', action=OptionsAction, help='applied to every config')
     p.add_argument('--ignore', nargs='*', default=[], help='extra fnmatch patterns to ignore')
     p.add_argument('--json', action='store_true')
     p.add_argument('--recipe', action='store_true', help='compare with the official recipe')

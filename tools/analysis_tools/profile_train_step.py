@@ -13,10 +13,9 @@ import argparse
 import sys
 
 import torch
-from mmengine.config import DictAction
 
 from fashionpedia_plugin.toolkit.benchmark import MEMORY_FORMATS, PRECISIONS, load_bench_config
-from fashionpedia_plugin.toolkit.cli import run_cli
+from fashionpedia_plugin.toolkit.cli import OptionsAction, run_cli
 
 
 def main(argv=None):
@@ -35,7 +34,7 @@ def main(argv=None):
         '--image-size',
         type=int,
         help="train at N x N instead of the config's image_size (CPU smoke runs)")
-    p.add_argument('--cfg-options', nargs='+', action=DictAction, default={})
+    p.add_argument('--cfg-options', nargs='+', action=OptionsAction, default={})
     a = p.parse_args(argv)
     if a.precision != 'fp32' and not a.device.startswith('cuda'):
         p.error('--precision bf16/fp16 needs --device cuda (mmengine AmpOptimWrapper)')

@@ -1,0 +1,81 @@
+"""``--cfg-options`` keys are checked against the config before anything is built
+(toolkit/config_options.py): a misspelt key is one error line, a new setting passes."""
+import os.path as osp
+import sys
+
+import pytest
+from conftest import DEMO_CONFIG, REPO, TOOLS, run
+
+from fashionpedia_plugin.toolkit.cli import CLIError, load_config
+
+PAPER_1X = osp.join(REPO, 'configs', 'attr-mask-rcnn',
+                    'attr-mask-rcnn_r50_fpn_lsj-1x_fashionpedia.py')
+
+# key: (what the error says, the suggestion); each of these merges silently in mmengine
+MISSPELT = {
+    'train_dataloder.batch_size': ('not a key of the config nor a setting', 'train_dataloader'),
+    'train_cfg.max_iter': ('not a parameter of IterBasedTrainLoop', 'max_iters'),
+    'train_dataloader.num_worker': ('not a DataLoader argument', 'num_workers'),
+    'model.backbone.frozen_stage': ('not a parameter of ResNet', 'frozen_stages'),
+    'model.roi_head.bbox_head.num_clases':
+    ('not a parameter of AttributeConvFCBBoxHead', 'num_classes'),
+    'model.rpn_head.loss_bbox.bta': ('not a parameter of SmoothL1Loss', 'beta'),
+    'optim_wrapper.optimizer.momentm': ('not a parameter of SGD', 'momentum'),
+    'param_scheduler.1.milestone': ('not a parameter of MultiStepLR', 'milestones'),
+    'val_evaluator.outfile_prefx': ('not a parameter of FashionpediaMetric', 'outfile_prefix'),
+    'model.test_cfg.rcnn.max_per_im': ('a near-miss of a key beside it', 'max_per_img'),
+    'randomness.sed': ('not a randomness setting', 'seed'),
+    'train_dataloader.dataset.pipeline.99.scale': ('is a list of', None),
+}
+# new keys an mmdet user sets: a parameter the class takes, a setting the Runner reads
+NEW_SETTINGS = ('model.backbone.with_cp', 'optim_wrapper.clip_grad.max_norm',
+                'train_dataloader.pin_memory', 'compile', 'val_evaluator.outfile_prefix',
+                'val_evaluator.format_only', 'default_hooks.checkpoint.save_best',
+                'default_hooks.checkpoint.priority', 'model.roi_head.bbox_head.reg_class_agnostic',
+                'env_cfg.cudnn_benchmark', 'randomness.deterministic')
+
+
+@pytest.mark.parametrize('key', sorted(MISSPELT))
+def test_misspelt_key_is_an_error_with_the_close_key(key):
+    why, close = MISSPELT[key]
+    with pytest.raises(CLIError) as e:
+        load_config(PAPER_1X, {key: 1})
+    msg = str(e.value)
+    assert msg.startswith(f'--cfg-options {key}: ') and why in msg, msg
+    assert PAPER_1X in msg
+    if close:
+        assert f'did you mean {close}' in msg, msg
+
+
+@pytest.mark.parametrize('key', NEW_SETTINGS)
+def test_new_setting_is_merged(key):
+    cfg = load_config(PAPER_1X, {key: 1})
+    node = cfg
+    for part in key.split('.'):
+        node = node[part]
+    assert node == 1
+
+
+def test_a_changed_type_is_checked_as_the_new_class():
+    # ResNet has no `groups`; ResNeXt, set in the same options, has
+    cfg = load_config(PAPER_1X, {'model.backbone.type': 'ResNeXt', 'model.backbone.groups': 32})
+    assert cfg.model.backbone.groups == 32
+    with pytest.raises(CLIError, match='not a parameter of ResNet'):
+        load_config(PAPER_1X, {'model.backbone.groups': 32})
+
+
+def test_train_tool_stops_on_a_typo_before_building_and_on_a_key_without_value(tmp_path):
+    res = run([
+        sys.executable, f'{TOOLS}/train.py', DEMO_CONFIG, '--work-dir',
+        str(tmp_path), '--cfg-options', 'train_dataloder.batch_size=2'
+    ],
+              check=False)
+    err = res.stderr.strip().splitlines()
+    assert res.returncode == 2 and len(err) == 1, res.stderr[-2000:]
+    assert err[0].startswith('error: --cfg-options train_dataloder.batch_size:')
+    assert 'did you mean train_dataloader' in err[0]
+    assert not list(tmp_path.iterdir())  # no timestamp folder: nothing was built
+    res = run([sys.executable, f'{TOOLS}/train.py', DEMO_CONFIG, '--cfg-options', 'train_cfg'],
+              check=False)
+    assert res.returncode == 2 and 'Traceback' not in res.stderr, res.stderr[-2000:]
+    assert "'train_cfg' has no \"=\": write KEY=VALUE" in res.stderr
