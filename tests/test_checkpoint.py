@@ -81,13 +81,20 @@ def test_infer_and_load_from_check_too(trained, synthetic_root, tmp_path):
     assert res.returncode == 2 and 'has an attribute head' in res.stderr.splitlines()[-1]
 
 
-def test_resume_from_another_models_checkpoint_stops_in_one_line(trained, synthetic_root,
-                                                                 tmp_path):
+def test_resume_from_another_models_checkpoint_stops_in_one_line(trained, synthetic_root, tmp_path):
     """mmengine would load the weights that match and then fail on the optimizer state."""
     ckpt = osp.join(trained[0], 'iter_2.pth')
     work = str(tmp_path / 'resume')
-    res = tool(f'{TOOLS}/train.py', PLAIN_DEMO, '--work-dir', work, '--resume', ckpt,
-               '--cfg-options', *tiny_cfg_options(synthetic_root, work), check=False)
+    res = tool(
+        f'{TOOLS}/train.py',
+        PLAIN_DEMO,
+        '--work-dir',
+        work,
+        '--resume',
+        ckpt,
+        '--cfg-options',
+        *tiny_cfg_options(synthetic_root, work),
+        check=False)
     err = res.stderr.strip().splitlines()
     assert res.returncode == 2 and 'Traceback' not in res.stderr, res.stderr[-3000:]
     assert err[-1].startswith(f'error: cannot resume: checkpoint {ckpt} has an attribute head')
