@@ -102,3 +102,19 @@ def test_recipe_schedule_arithmetic_reads_at_small_scale():
     from fashionpedia_plugin.toolkit.config_diff import images
     assert images(520 * 4) == '2,080 images'
     assert images(90000 * 16) == '1.44 M images'
+
+
+def test_recipe_schedule_follows_the_config_name():
+    """The 1x config is compared with the 1x recipe unless --schedule says otherwise; a name
+    without a schedule gets the released 3x."""
+    from fashionpedia_plugin.toolkit.recipe_check import schedule_of
+    assert schedule_of('x/attr-mask-rcnn_r50_fpn_lsj-1x_fashionpedia.py')[0] == '1x'
+    assert schedule_of('attr-mask-rcnn_r50_fpn_8xb8-lsj-6x_fashionpedia.py')[0] == '6x'
+    assert schedule_of('mask-rcnn_r50_fpn_seed-240k_fashionpedia.py')[0] == '3x'
+    one = osp.join(REPO, 'configs', 'attr-mask-rcnn',
+                   'attr-mask-rcnn_r50_fpn_lsj-1x_fashionpedia.py')
+    res = tool(osp.join(TOOLS, 'analysis_tools', 'config_diff.py'), one, '--recipe')
+    assert '(R50-FPN, 1x schedule: from the config name; --schedule to choose)' in res.stdout
+    assert '28 match, 0 deviates' in res.stdout
+    _, rows = _recipe(one, '--schedule', '3x')
+    assert rows['schedule (images seen)']['official'] == 16875 * 256

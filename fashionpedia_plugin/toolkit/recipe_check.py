@@ -288,6 +288,20 @@ def _close(a, b):
     return a == b
 
 
+SCHEDULES = ('1x', '2x', '3x', '6x')  # the schedules of official_recipe.json
+
+
+def schedule_of(config_path):
+    """(schedule, note) the recipe check compares a config with: the one its file name says
+    (``..._lsj-1x_...`` -> 1x; mmdet's naming), else 3x (the released R50 yaml)."""
+    import os.path as osp
+    import re
+    m = re.search(r'(?:^|[_-])(\d+x)(?:[_-]|\.py$)', osp.basename(config_path))
+    if m and m.group(1) in SCHEDULES:
+        return m.group(1), ': from the config name; --schedule to choose'
+    return '3x', ': the released one (the config name says none); --schedule to choose'
+
+
 def intended_gpus(cfg):
     """The number of GPUs a config is written for: ``auto_scale_lr.base_batch_size`` (the total
     batch its lr is set for) / ``batch_size`` (per GPU)."""
@@ -326,8 +340,8 @@ def check(cfg, recipe=None, schedule='3x', gpus=None):
 def images_text(v):
     if isinstance(v, list):
         return '[' + ', '.join(images_text(x) for x in v) + ']'
-    if isinstance(v, (int, float)) and v >= 1e5:
-        return f'{v / 1e6:.2f} M'
+    if isinstance(v, (int, float)) and v >= 1e4:  # images: in millions, 3 digits
+        return f'{v / 1e6:.3g} M'
     return f'{v:g}' if isinstance(v, float) else str(v)
 
 

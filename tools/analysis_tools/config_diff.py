@@ -13,8 +13,8 @@ backend_args, visualizer, ...) is ignored. Long values wrap.
 (fashionpedia_plugin/toolkit/official_recipe.json: each value with the official file it comes
 from): norms, frozen stages, FPN levels, anchors, RoI level mapping, heads, losses, weight decay
 and its scope, warm-up, lr per image, schedule length and drops in images seen (against the
-official --schedule, default 3x), input size and jitter, RoI sampling, test thresholds,
-attribute target. --gpus: GPUs of the run (total batch = batch_size x gpus; default: the batch
+official --schedule: by default the one the config's name says, lsj-1x -> 1x, else 3x), input
+size and jitter, RoI sampling, test thresholds, attribute target. --gpus: GPUs of the run (total batch = batch_size x gpus; default: the batch
 the config's lr is written for, auto_scale_lr.base_batch_size). Exit code 0, also
 with deviations; 1 with --strict when something deviates beyond the documented deviations.
 """
@@ -24,6 +24,7 @@ import sys
 
 from fashionpedia_plugin.toolkit.cli import OptionsAction, load_config, run_cli
 from fashionpedia_plugin.toolkit.config_diff import NOISE, diff_configs, flatten, format_rows
+from fashionpedia_plugin.toolkit.recipe_check import SCHEDULES, schedule_of
 
 
 def main(argv=None):
@@ -35,9 +36,9 @@ def main(argv=None):
     p.add_argument('--recipe', action='store_true', help='compare with the official recipe')
     p.add_argument(
         '--schedule',
-        choices=['1x', '2x', '3x', '6x'],
-        default='3x',
-        help='official schedule to compare with (--recipe)')
+        choices=SCHEDULES,
+        help='official schedule to compare with (--recipe; default: the one the config\'s name '
+        'says, lsj-1x -> 1x, else 3x, the released one)')
     p.add_argument(
         '--gpus',
         type=int,
@@ -55,10 +56,11 @@ def main(argv=None):
             p.error('--recipe takes exactly one config')
         from fashionpedia_plugin.toolkit.recipe_check import check, format_check
         cfg = load_config(a.configs[0], a.cfg_options)
+        schedule, why = (a.schedule, '') if a.schedule else schedule_of(a.configs[0])
         if a.gpus:  # the schedule tools/train.py would run on that many processes
             from fashionpedia_plugin.toolkit.schedule_scaling import resolve_schedule
             resolve_schedule(cfg, a.gpus)
-        rows = check(cfg, schedule=a.schedule, gpus=a.gpus)
+        rows = check(cfg, schedule=schedule, gpus=a.gpus)
         if a.json:
             print(
                 json.dumps([
@@ -68,7 +70,7 @@ def main(argv=None):
                            indent=1,
                            default=str))
         else:
-            print(f'{a.configs[0]} vs the official recipe (R50-FPN, {a.schedule} schedule)\n')
+            print(f'{a.configs[0]} vs the official recipe (R50-FPN, {schedule} schedule{why})\n')
             print(format_check(rows))
         return 1 if a.strict and any(r[3] == 'deviates' for r in rows) else 0
     if len(a.configs) < 2:
