@@ -16,7 +16,8 @@ and its scope, warm-up, lr per image, schedule length and drops in images seen (
 official --schedule: by default the one the config's name says, lsj-1x -> 1x, else 3x), input
 size and jitter, RoI sampling, test thresholds, attribute target. --gpus: GPUs of the run
 (total batch = batch_size x gpus; default: the batch the config's lr is written for,
-auto_scale_lr.base_batch_size). Exit code 0, also with deviations; 1 with --strict when something deviates beyond the documented deviations.
+auto_scale_lr.base_batch_size). Exit code 0, also with deviations; 1 with --strict when
+something deviates beyond the documented deviations.
 """
 import argparse
 import json
