@@ -2,7 +2,7 @@
 import json
 import os.path as osp
 
-from conftest import TOOLS, tool
+from conftest import TOOLS, tool, tool_in_process
 from test_bootstrap import _improved
 from test_log_analysis import DUMPED, write_run
 
@@ -40,6 +40,16 @@ def test_report_has_config_diff_curves_intervals_and_verdicts(tmp_path):
     # a run against itself: no difference
     tool(COMPARE, a, a, '--out', out, '--bootstrap', '50')
     assert 'no difference shown: +0.0' in out.read_text()
+
+
+def test_default_report_goes_under_work_dirs_named_after_the_runs(tmp_path, monkeypatch):
+    a, b = _runs(tmp_path)
+    monkeypatch.chdir(tmp_path)
+    res = tool_in_process(COMPARE, a, b, '--bootstrap', '20')
+    assert res.returncode == 0, res.stderr[-2000:]
+    out = tmp_path / 'work_dirs' / 'compare' / f'{a.name}_vs_{b.name}.md'
+    assert out.is_file() and f'-> {osp.join("work_dirs", "compare", out.name)}' in res.stdout
+    assert not (tmp_path / 'compare_report.md').exists()
 
 
 def test_missing_predictions_say_how_to_write_them(tmp_path):

@@ -1,16 +1,18 @@
 """Compare two runs on one Markdown page: config differences, curves, final metrics with 95%
 intervals, paired differences with intervals and a verdict per metric.
 
-  python tools/analysis_tools/compare_runs.py RUN_A RUN_B [--out report.md] [--names A B]
+  python tools/analysis_tools/compare_runs.py RUN_A RUN_B [--out REPORT.md] [--names A B]
       [--ann-file ANN_JSON] [--pred-a SEGM_JSON] [--pred-b SEGM_JSON] [--bootstrap 1000]
       [--seed 0]
 
 RUN_A/RUN_B: work dirs. The predictions are those each run's final evaluation wrote in its work
 dir (val_evaluator.outfile_prefix: <prefix>.segm.json/.bbox.json, or predictions.json), or
 --pred-a/--pred-b (segm); the annotation file is RUN_A's val_evaluator.ann_file, or --ann-file.
-The curves go beside the report (<report>_curves.png).
+The report goes to --out (default work_dirs/compare/<A>_vs_<B>.md, with the two names), the
+curves beside it (<report>_curves.png).
 """
 import argparse
+import os.path as osp
 import sys
 
 from fashionpedia_plugin.toolkit.cli import CLIError, run_cli
@@ -21,7 +23,8 @@ def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument('run_a')
     p.add_argument('run_b')
-    p.add_argument('--out', default='compare_report.md', help='report (default %(default)s)')
+    p.add_argument(
+        '--out', help='report (default: work_dirs/compare/<A>_vs_<B>.md, with the two names)')
     p.add_argument('--names', nargs=2, help='names of the two runs (default: folder names)')
     p.add_argument('--ann-file', help="default: RUN_A's val_evaluator.ann_file")
     p.add_argument('--pred-a', help="RUN_A's segm predictions (default: found in its work dir)")
@@ -32,6 +35,9 @@ def main(argv=None):
     if bool(a.pred_a) != bool(a.pred_b):
         raise CLIError('give both --pred-a and --pred-b, or neither')
     preds = [{'segm': a.pred_a}, {'segm': a.pred_b}] if a.pred_a else None
+    if a.out is None:  # under work_dirs/ (git-ignored), never the current folder
+        names = a.names or [osp.basename(osp.normpath(r)) for r in (a.run_a, a.run_b)]
+        a.out = osp.join('work_dirs', 'compare', f'{names[0]}_vs_{names[1]}.md')
     try:
         boots = compare_runs(a.run_a, a.run_b, a.out, a.names, a.ann_file, preds, a.bootstrap,
                              a.seed)
