@@ -179,6 +179,73 @@ def test_dist_scripts_check_their_arguments_before_torchrun(script, args):
     assert 'GPUS a whole number >= 1' in res.stderr.splitlines()[-1]
 
 
+def _slurm(tmp_path, script, args, **env):
+    """tools/slurm_*.sh with ``srun`` replaced by a script that records its arguments (no
+    slurm here: what is tested is the command the script builds and its checks)."""
+    fake = tmp_path / 'bin'
+    fake.mkdir(exist_ok=True)
+    (fake / 'srun').write_text('#!/usr/bin/env bash\nprintf "%s\\n" "$@" > "$SRUN_RECORD"\n')
+    (fake / 'srun').chmod(0o755)
+    record = tmp_path / 'srun.args'
+    env = dict(os.environ, PATH=f'{fake}:{os.environ["PATH"]}', SRUN_RECORD=str(record), **env)
+    import subprocess
+    res = subprocess.run(['bash', osp.join(TOOLS, script), *map(str, args)],
+                         env=env,
+                         cwd=str(tmp_path),
+                         capture_output=True,
+                         text=True,
+                         timeout=60)
+    # (run from another folder than the checkout)
+    return res, record.read_text().splitlines() if record.exists() else None
+
+
+@pytest.mark.parametrize('script,tool_args', [('slurm_train.sh', ['--work-dir=WD']),
+                                              ('slurm_test.sh', ['CKPT.pth'])])
+def test_slurm_scripts_build_the_srun_command_train_and_test_parse(script, tool_args, tmp_path):
+    fourth = tool_args[0].split('=')[-1]
+    res, argv = _slurm(
+        tmp_path,
+        script,
+        ['gpu', 'fp', DEMO_CONFIG, fourth, '--cfg-options', 'train_dataloader.batch_size=4'],
+        GPUS='16',
+        GPUS_PER_NODE='8',
+        PYTHON=sys.executable)
+    assert res.returncode == 0, res.stderr
+    py = argv.index(sys.executable)
+    assert argv[:py] == [
+        '-p', 'gpu', '--job-name=fp', '--gres=gpu:8', '--ntasks=16', '--ntasks-per-node=8',
+        '--cpus-per-task=5', '--kill-on-bad-exit=1'
+    ]
+    tool = 'train' if script == 'slurm_train.sh' else 'test'
+    assert argv[py + 1:py + 3] == ['-u', osp.join(REPO, 'tools', f'{tool}.py')]
+    # what the tool's own parser reads from it
+    from fashionpedia_plugin.toolkit.launch import test_parser, train_parser
+    args = (train_parser() if tool == 'train' else test_parser()).parse_args(argv[py + 3:])
+    assert args.launcher == 'slurm' and args.config == DEMO_CONFIG
+    assert (args.work_dir if tool == 'train' else args.checkpoint) == fourth
+    assert args.cfg_options == {'train_dataloader.batch_size': 4}
+    # GPUS alone: all on one node
+    _, argv = _slurm(tmp_path, script, ['gpu', 'fp', DEMO_CONFIG, fourth], GPUS='4')
+    assert '--gres=gpu:4' in argv and '--ntasks-per-node=4' in argv
+
+
+@pytest.mark.parametrize('env,needle',
+                         [({}, 'expected at least 4 arguments, got 3'),
+                          ({
+                              'GPUS': 'x'
+                          }, "GPUS must be a whole number >= 1, got 'x'"),
+                          ({
+                              'GPUS': '2',
+                              'GPUS_PER_NODE': '4'
+                          }, 'GPUS_PER_NODE (4) is more than GPUS (2), the tasks in all')])
+def test_slurm_scripts_check_their_arguments_before_srun(env, needle, tmp_path):
+    for script in ('slurm_train.sh', 'slurm_test.sh'):
+        args = ['gpu', 'fp', DEMO_CONFIG] + ([] if not env else ['X'])
+        res, argv = _slurm(tmp_path, script, args, **env)
+        assert res.returncode == 2 and argv is None, res.stderr
+        assert res.stderr.strip().splitlines()[-1] == f'error: {needle}', res.stderr
+
+
 def test_dist_train_refused_option_prints_the_error_once_and_last(tmp_path):
     res = _dist('dist_train.sh',
                 [DEMO_CONFIG, 2, '--work-dir', tmp_path, '--cfg-options', 'data_root=/other/'],
