@@ -97,3 +97,18 @@ def test_a_prior_file_that_is_neither_is_a_named_error(tmp_path):
     p.write_text('{"a": 1}')
     with pytest.raises(FashionpediaDataError, match='neither an attribute prior'):
         AttributeDecoder(prior=str(p))
+
+
+def test_missing_prior_names_the_ways_out(tmp_path):
+    """test.py/infer.py on a folder without the train annotations: the error says what the
+    prior is for and how to give it or go without it (both ways run: docs/attributes.md)."""
+    missing = str(tmp_path / 'annotations' / 'instances_attributes_train2020.json')
+    with pytest.raises(FashionpediaDataError) as e:
+        AttributeDecoder(prior=missing)
+    msg = str(e.value)
+    assert msg.startswith(f'{missing}: attribute prior not found.')
+    for way in ('--train-ann FILE', 'build_attribute_prior.py',
+                'test_evaluator.attr_decoder.prior=FILE visualizer.attr_decoder.prior=FILE',
+                'the same keys =None'):
+        assert way in msg
+    assert AttributeDecoder(prior=None).class_mask is False  # the way without it

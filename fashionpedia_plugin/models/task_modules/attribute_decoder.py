@@ -1,4 +1,6 @@
 """``AttributeDecoder``: the one place where attribute scores become official attribute ids."""
+import os.path as osp
+
 import numpy as np
 from mmdet.registry import TASK_UTILS
 
@@ -51,6 +53,15 @@ class AttributeDecoder:
         self.score_thr = score_thr
         self.thresholds = thresholds_vector(score_thr)
         self.prior_source = prior if isinstance(prior, str) else None
+        if isinstance(prior, str) and not osp.isfile(prior):
+            raise FashionpediaDataError(
+                f'{osp.abspath(prior)}: attribute prior not found. The AttributeDecoder keeps each '
+                'class\'s attributes to those seen with it in the train annotations: give that '
+                'file or a prior JSON of tools/analysis_tools/build_attribute_prior.py (test.py, '
+                'train.py: --train-ann FILE or --data-root DIR; any tool: --cfg-options '
+                'test_evaluator.attr_decoder.prior=FILE visualizer.attr_decoder.prior=FILE), or '
+                'decode without it (the same keys =None; docs/attributes.md measures what the '
+                'prior adds)')
         self.prior = load_attribute_prior(prior) if isinstance(prior, str) else prior
         if (class_mask or exclusive) and self.prior is None:
             class_mask = exclusive = False  # nothing to apply them with
