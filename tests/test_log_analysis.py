@@ -200,3 +200,17 @@ def test_smoothing_is_centred():
     ramp = np.arange(10.0)
     assert np.allclose(smooth(ramp, 5)[2:8], ramp[2:8])  # no lag on a trend
     assert np.allclose(smooth(np.array([0, 0, 9.0, 0, 0]), 3), [0, 3, 3, 3, 0])
+
+
+def test_iters_column_is_the_last_iteration_a_validation_logged_after_the_last_train_line(tmp_path):
+    """520 iterations logged every 50: train lines end at 500, the final validation is logged
+    at 520 (log_metric_by_epoch=False); the run did 520 iterations."""
+    from fashionpedia_plugin.toolkit.log_analysis import load_run, summarize
+    d = tmp_path / 'demo' / '20260101_000000' / 'vis_data'
+    d.mkdir(parents=True)
+    lines = [dict(lr=0.02, loss=1.0, time=0.5, iter=it, step=it) for it in range(50, 501, 50)]
+    lines.append({'fashionpedia/segm_mAP': 0.3, 'step': 520})
+    (d / 'scalars.json').write_text(''.join(json.dumps(x) + '\n' for x in lines))
+    row = summarize(load_run(str(tmp_path / 'demo')))
+    assert row['iterations'] == 520
+    assert row['metrics']['fashionpedia/segm_mAP']['best_at'] == 520

@@ -220,7 +220,12 @@ def summarize(run):
     _, mem, _ = run.series('memory')
     row = dict(
         run=run.name,
-        iterations=int(max((r['x'] for r in run.train), default=0)),
+        # the last iteration the log shows: a validation logged at its iteration
+        # (log_metric_by_epoch=False, every config here) after the last train line (logging
+        # interval 50, max_iters 520: train lines end at 500) counts
+        iterations=int(
+            max([r['x'] for r in run.train] + ([] if run.by_epoch else [r['x'] for r in run.val]),
+                default=0)),
         train_time_s=round(total, 1),
         peak_memory_mb=int(mem.max()) if len(mem) else None,
         metrics={})
