@@ -79,3 +79,23 @@ def test_train_tool_stops_on_a_typo_before_building_and_on_a_key_without_value(t
               check=False)
     assert res.returncode == 2 and 'Traceback' not in res.stderr, res.stderr[-2000:]
     assert "'train_cfg' has no \"=\": write KEY=VALUE" in res.stderr
+
+
+def test_amp_flag_is_known_to_the_check_and_a_failed_merge_is_one_line(tmp_path):
+    import torch
+
+    from fashionpedia_plugin.toolkit.launch import build_train_runner
+    with pytest.raises(CLIError, match='not a parameter of OptimWrapper'):
+        load_config(DEMO_CONFIG, {'optim_wrapper.dtype': 'bfloat16'})
+    # --amp makes it an AmpOptimWrapper parameter: the run gets past the check (on a machine
+    # without CUDA to the AMP check, which comes later)
+    argv = [
+        DEMO_CONFIG, '--amp', '--work-dir',
+        str(tmp_path), '--cfg-options', 'optim_wrapper.dtype=bfloat16'
+    ]
+    if not torch.cuda.is_available():
+        with pytest.raises(CLIError, match='AMP .* trains on a CUDA device only'):
+            build_train_runner(argv)
+    # mmengine's TypeError (a dict merged onto None) becomes one line naming the config
+    with pytest.raises(CLIError, match='--cfg-options cannot be merged into .*paramwise_cfg'):
+        load_config(DEMO_CONFIG, {'optim_wrapper.paramwise_cfg.bias_decay_mult': 0})

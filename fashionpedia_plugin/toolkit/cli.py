@@ -171,7 +171,11 @@ def load_config(path,
     if cfg_options:
         check_option_keys(cfg, cfg_options, path)
         check_variable_options(cfg, cfg_options)
-        cfg.merge_from_dict(cfg_options)
+        try:
+            cfg.merge_from_dict(cfg_options)
+        except (TypeError, KeyError, ValueError) as e:  # a dict onto None, a bad list index
+            msg = e.args[0] if e.args else e
+            raise CLIError(f'--cfg-options cannot be merged into {path}: {msg}') from None
     if any(v is not None for v in (data_root, train_ann, val_ann, train_img, val_img)):
         set_data_layout(
             cfg,

@@ -227,12 +227,15 @@ def check_train_needs(cfg, config):
 
 def build_train_runner(argv=None):
     args = train_parser().parse_args(argv)
+    if args.amp and 'optim_wrapper.type' not in (args.cfg_options or {}):
+        # before the options are checked: --amp --cfg-options optim_wrapper.dtype=bfloat16 sets a
+        # parameter of AmpOptimWrapper, not of the config's OptimWrapper
+        args.cfg_options = {**(args.cfg_options or {}), 'optim_wrapper.type': 'AmpOptimWrapper'}
     cfg = load_config(args.config, args.cfg_options, **data_args(args))
     setup_common(cfg, args, args.config)
     if args.vis_backend:
         add_vis_backends(cfg, args.vis_backend, args.config)
-    if args.amp:
-        cfg.optim_wrapper.type = 'AmpOptimWrapper'
+    if args.amp and 'optim_wrapper.loss_scale' not in args.cfg_options:
         cfg.optim_wrapper.loss_scale = 'dynamic'
     check_train_needs(cfg, args.config)
     if args.auto_scale_lr:
