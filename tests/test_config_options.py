@@ -11,7 +11,9 @@ from fashionpedia_plugin.toolkit.cli import CLIError, load_config
 PAPER_1X = osp.join(REPO, 'configs', 'attr-mask-rcnn',
                     'attr-mask-rcnn_r50_fpn_lsj-1x_fashionpedia.py')
 
-# key: (what the error says, the suggestion); each of these merges silently in mmengine
+# key: (what the error says, the suggestion); mmengine merges each of these without a word: the
+# run then trains with the old value (a new top-level variable) or fails with a TypeError once
+# the model and the datasets are built
 MISSPELT = {
     'train_dataloder.batch_size': ('not a key of the config nor a setting', 'train_dataloader'),
     'train_cfg.max_iter': ('not a parameter of IterBasedTrainLoop', 'max_iters'),
@@ -23,16 +25,37 @@ MISSPELT = {
     'optim_wrapper.optimizer.momentm': ('not a parameter of SGD', 'momentum'),
     'param_scheduler.1.milestone': ('not a parameter of MultiStepLR', 'milestones'),
     'val_evaluator.outfile_prefx': ('not a parameter of FashionpediaMetric', 'outfile_prefix'),
-    'model.test_cfg.rcnn.max_per_im': ('a near-miss of a key beside it', 'max_per_img'),
+    'model.test_cfg.rcnn.max_per_im': ('looks like a misspelling', 'max_per_img'),
+    'default_hooks.checkpoint.save_optimizers': ('looks like a misspelling', 'save_optimizer'),
+    'env_cfg.resource_limt': ('not an env_cfg setting', 'resource_limit'),
+    'optim_wrapper.paramwise_cfg.bias_decay_mul':
+    ('not an optim_wrapper.paramwise_cfg setting', 'bias_decay_mult'),
+    'model.neck.in_channels.0.x': ('256 in the config, not a dict', None),
+    'param_scheduler.-1.milestones': ("'-1' not an index of it", None),
     'randomness.sed': ('not a randomness setting', 'seed'),
     'train_dataloader.dataset.pipeline.99.scale': ('is a list of', None),
 }
 # new keys an mmdet user sets: a parameter the class takes, a setting the Runner reads
-NEW_SETTINGS = ('model.backbone.with_cp', 'optim_wrapper.clip_grad.max_norm',
-                'train_dataloader.pin_memory', 'compile', 'val_evaluator.outfile_prefix',
-                'val_evaluator.format_only', 'default_hooks.checkpoint.save_best',
-                'default_hooks.checkpoint.priority', 'model.roi_head.bbox_head.reg_class_agnostic',
-                'env_cfg.cudnn_benchmark', 'randomness.deterministic')
+NEW_SETTINGS = (
+    'model.backbone.with_cp',
+    'optim_wrapper.clip_grad.max_norm',
+    'train_dataloader.pin_memory',
+    'compile',
+    'val_evaluator.outfile_prefix',
+    'val_evaluator.format_only',
+    'default_hooks.checkpoint.save_best',
+    'default_hooks.checkpoint.priority',
+    'model.roi_head.bbox_head.reg_class_agnostic',
+    'env_cfg.cudnn_benchmark',
+    'randomness.deterministic',
+    # read by the Runner, or taken out by a builder before the class is called
+    'find_unused_parameters',
+    'sync_bn',
+    'env_cfg.resource_limit',
+    'param_scheduler.1.convert_to_iter_based',
+    'optim_wrapper.paramwise_cfg.flat_decay_mult',
+    'train_dataloader.disable_subprocess_warning',
+    'model.backbone.norm_cfg.requires_grad')
 
 
 @pytest.mark.parametrize('key', sorted(MISSPELT))
@@ -41,8 +64,8 @@ def test_misspelt_key_is_an_error_with_the_close_key(key):
     with pytest.raises(CLIError) as e:
         load_config(PAPER_1X, {key: 1})
     msg = str(e.value)
-    assert msg.startswith(f'--cfg-options {key}: ') and why in msg, msg
-    assert PAPER_1X in msg
+    assert msg.startswith(f'--cfg-options {key}') and why in msg, msg
+    assert PAPER_1X in msg and 'FP_CFG_OPTIONS_UNCHECKED=1 skips this check' in msg
     if close:
         assert f'did you mean {close}' in msg, msg
 
@@ -52,7 +75,7 @@ def test_new_setting_is_merged(key):
     cfg = load_config(PAPER_1X, {key: 1})
     node = cfg
     for part in key.split('.'):
-        node = node[part]
+        node = node[int(part)] if part.isdigit() else node[part]
     assert node == 1
 
 
@@ -96,6 +119,45 @@ def test_amp_flag_is_known_to_the_check_and_a_failed_merge_is_one_line(tmp_path)
     if not torch.cuda.is_available():
         with pytest.raises(CLIError, match='AMP .* trains on a CUDA device only'):
             build_train_runner(argv)
-    # mmengine's TypeError (a dict merged onto None) becomes one line naming the config
-    with pytest.raises(CLIError, match='--cfg-options cannot be merged into .*paramwise_cfg'):
+    # a key below None: mmengine's TypeError, here one line with the ways to set it
+    with pytest.raises(
+            CLIError, match='paramwise_cfg is None in the config, not a dict: set it '
+            'whole'):
         load_config(DEMO_CONFIG, {'optim_wrapper.paramwise_cfg.bias_decay_mult': 0})
+    cfg = load_config(DEMO_CONFIG, {
+        'optim_wrapper.paramwise_cfg._delete_': True,
+        'optim_wrapper.paramwise_cfg.bias_decay_mult': 0
+    })
+    assert cfg.optim_wrapper.paramwise_cfg == {'bias_decay_mult': 0}
+
+
+def test_delete_replaces_a_component_checked_as_its_new_type():
+    """mmengine's _delete_ (Config._merge_a_into_b): SGD -> AdamW keeps no SGD key."""
+    swap = {
+        'optim_wrapper.optimizer._delete_': True,
+        'optim_wrapper.optimizer.type': 'AdamW',
+        'optim_wrapper.optimizer.lr': 1e-4
+    }
+    cfg = load_config(PAPER_1X, swap)
+    assert cfg.optim_wrapper.optimizer == {'type': 'AdamW', 'lr': 1e-4}
+    with pytest.raises(CLIError, match='not a parameter of AdamW .*did you mean amsgrad'):
+        load_config(PAPER_1X, {**swap, 'optim_wrapper.optimizer.amsgrd': True})
+
+
+@pytest.mark.parametrize('key,typo,close',
+                         [('optim_wrapper.optimizer.type', 'Adamw', 'Adam'),
+                          ('model.backbone.type', 'ResNext', 'ResNeXt'),
+                          ('param_scheduler.1.type', 'CosineAnealingLR', 'CosineAnnealingLR')])
+def test_a_type_no_registry_has_is_an_error(key, typo, close):
+    with pytest.raises(CLIError) as e:
+        load_config(PAPER_1X, {key: typo})
+    assert f"is '{typo}', a type no registry of mmdet or this plugin has" in str(e.value)
+    assert close in str(e.value).split('did you mean')[1]
+    # scoped names, and a type that is an mmcv op name, not a registry's
+    load_config(PAPER_1X, {'model.backbone.type': 'mmdet.ResNet'})
+    load_config(PAPER_1X, {'model.test_cfg.rcnn.nms.type': 'soft_nms'})
+
+
+def test_the_check_can_be_skipped(monkeypatch):
+    monkeypatch.setenv('FP_CFG_OPTIONS_UNCHECKED', '1')
+    assert load_config(PAPER_1X, {'train_cfg.max_iter': 4}).train_cfg.max_iter == 4

@@ -235,6 +235,9 @@ def test_slurm_scripts_build_the_srun_command_train_and_test_parse(script, tool_
                               'GPUS': 'x'
                           }, "GPUS must be a whole number >= 1, got 'x'"),
                           ({
+                              'GPUS': '8x'
+                          }, "GPUS must be a whole number >= 1, got '8x'"),
+                          ({
                               'GPUS': '2',
                               'GPUS_PER_NODE': '4'
                           }, 'GPUS_PER_NODE (4) is more than GPUS (2), the tasks in all')])

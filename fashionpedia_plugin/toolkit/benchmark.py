@@ -174,9 +174,8 @@ def set_image_size(cfg, size):
 def load_bench_config(path, cfg_options=None, batch_size=None, num_workers=None, image_size=None):
     cfg = Config.fromfile(path)
     if cfg_options:
-        from .config_options import check_option_keys
-        check_option_keys(cfg, cfg_options, path)
-        cfg.merge_from_dict(cfg_options)
+        from .config_options import merge_options
+        merge_options(cfg, cfg_options, path)
     if batch_size is not None:
         cfg.train_dataloader.batch_size = batch_size
     if num_workers is not None:

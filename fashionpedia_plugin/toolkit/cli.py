@@ -22,7 +22,7 @@ warnings.filterwarnings(
 from mmengine.config import Config  # noqa: E402  (after the filter)
 
 from .config_options import OptionsAction  # noqa: E402,F401  (for the tools' parsers)
-from .config_options import check_option_keys  # noqa: E402
+from .config_options import merge_options  # noqa: E402
 
 
 class CLIError(Exception):
@@ -169,13 +169,8 @@ def load_config(path,
     except Exception as e:  # syntax errors, missing _base_ files, ...
         raise CLIError(f'cannot load config {path}: {e.__class__.__name__}: {e}') from None
     if cfg_options:
-        check_option_keys(cfg, cfg_options, path)
         check_variable_options(cfg, cfg_options)
-        try:
-            cfg.merge_from_dict(cfg_options)
-        except (TypeError, KeyError, ValueError) as e:  # a dict onto None, a bad list index
-            msg = e.args[0] if e.args else e
-            raise CLIError(f'--cfg-options cannot be merged into {path}: {msg}') from None
+        merge_options(cfg, cfg_options, path)
     if any(v is not None for v in (data_root, train_ann, val_ann, train_img, val_img)):
         set_data_layout(
             cfg,

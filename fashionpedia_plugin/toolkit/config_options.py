@@ -9,54 +9,82 @@ datasets are built (on real data: after reading 45k images). A key without ``=``
 
 Here a new key (one the config does not have) is accepted when
 
-- at the top level: it is a setting mmengine's ``Runner`` (``Runner.from_cfg``) or these tools
-  read (:data:`RUNNER_KEYS`);
+- at the top level: it is a setting mmengine's ``Runner`` or these tools read
+  (:data:`RUNNER_KEYS`);
+- in ``randomness``, ``env_cfg``, ``auto_scale_lr``, ``optim_wrapper.paramwise_cfg``: mmengine
+  reads it (:data:`SETTING_KEYS`);
+- anywhere: a builder takes it out before the class is called (:data:`POPPED_KEYS`: ``type``,
+  ``_delete_``, a hook's ``priority``, ...);
 - inside a dict with a ``type``: the class that type names in mmdet's registries takes it as a
-  parameter (a class with ``**kwargs`` takes anything, then the rule below decides);
+  parameter, followed up the bases its ``**kwargs`` go to; a class that takes any keyword takes
+  it unless it is a near-miss of one of its parameters;
 - inside a dataloader: ``torch.utils.data.DataLoader`` or mmengine's ``build_dataloader``
   takes it;
 - elsewhere: it is not a near-miss of a key beside it (``difflib``, our choice: ``num_clases``
   next to ``num_classes`` is a typo, ``with_cp`` next to ``depth`` a new setting).
 
+``P._delete_=True`` (mmengine's) replaces the dict at ``P``: the keys given beside it are
+checked against the type given with them. A new ``type`` for a registered component must be
+one a registry has (``Adamw`` is an error naming ``Adam``, ``AdamW``); a key below a number or
+None, and a list index past the end, are errors too (mmengine's are tracebacks).
+
 Otherwise :class:`~.cli.CLIError` names the key, the config and the closest keys.
+``FP_CFG_OPTIONS_UNCHECKED=1`` skips the check (for a right key it refuses: a child config
+is never checked either).
 """
 import argparse
 import difflib
 import inspect
+import os
 import re
 
 from mmengine.config import Config, DictAction
 
-# Read by mmengine's Runner.from_cfg/train (0.10.7) and by this plugin's tools, whether or not
-# the config sets them.
+# Read by mmengine 0.10.7's Runner (from_cfg, __init__, wrap_model, train: ``cfg.get``) and by
+# this plugin's tools (auto_scale_schedule), whether or not the config sets them.
 RUNNER_KEYS = frozenset({
     'model', 'work_dir', 'train_dataloader', 'val_dataloader', 'test_dataloader', 'train_cfg',
     'val_cfg', 'test_cfg', 'auto_scale_lr', 'optim_wrapper', 'param_scheduler', 'val_evaluator',
     'test_evaluator', 'default_hooks', 'custom_hooks', 'data_preprocessor', 'load_from', 'resume',
     'launcher', 'env_cfg', 'log_processor', 'log_level', 'visualizer', 'default_scope',
     'randomness', 'experiment_name', 'compile', 'runner_type', 'custom_imports', 'strategy',
-    'tta_model', 'tta_pipeline', 'auto_scale_schedule'
+    'find_unused_parameters', 'model_wrapper_cfg', 'sync_bn', 'activation_checkpointing',
+    'efficient_conv_bn_eval', 'auto_scale_schedule'
 })
 # Keys mmengine's Runner.build_dataloader pops before calling DataLoader(**rest).
-DATALOADER_KEYS = frozenset(
-    {'dataset', 'sampler', 'batch_sampler', 'collate_fn', 'worker_init_fn', 'num_batch_per_epoch'})
+DATALOADER_KEYS = frozenset({
+    'dataset', 'sampler', 'batch_sampler', 'collate_fn', 'worker_init_fn', 'num_batch_per_epoch',
+    'disable_subprocess_warning'
+})
 LOADERS = ('train_dataloader', 'val_dataloader', 'test_dataloader')
-# The keys mmengine 0.10.7 reads in its untyped top-level settings (Runner.set_randomness,
-# Runner.setup_env, Runner.scale_lr; auto_scale_schedule: schedule_scaling.py)
-SETTING_KEYS = dict(
-    randomness=('seed', 'diff_rank_seed', 'deterministic'),
-    env_cfg=('cudnn_benchmark', 'mp_cfg', 'dist_cfg'),
-    auto_scale_lr=('enable', 'base_batch_size'),
-    auto_scale_schedule=('enable', ))
+# The keys mmengine 0.10.7 reads in its untyped settings (Runner.set_randomness, setup_env,
+# scale_lr; DefaultOptimWrapperConstructor.add_params; auto_scale_schedule: schedule_scaling.py)
+SETTING_KEYS = {
+    'randomness': ('seed', 'diff_rank_seed', 'deterministic'),
+    'env_cfg': ('cudnn_benchmark', 'mp_cfg', 'dist_cfg', 'resource_limit'),
+    'auto_scale_lr': ('enable', 'base_batch_size'),
+    'auto_scale_schedule': ('enable', ),
+    'optim_wrapper.paramwise_cfg':
+    ('custom_keys', 'bias_lr_mult', 'bias_decay_mult', 'norm_decay_mult', 'dwconv_decay_mult',
+     'flat_decay_mult', 'bypass_duplicate', 'dcn_offset_lr_mult'),
+}
 # Keys taken out of a component's dict before its class is called: the registry's type and
-# scope, a hook's priority (Runner.register_hook), an optimizer wrapper's constructor and
-# paramwise_cfg (mmengine's build_optim_wrapper)
-POPPED_KEYS = frozenset({'type', '_scope_', 'priority', 'constructor', 'paramwise_cfg'})
+# scope, mmengine's _delete_ (Config._merge_a_into_b), a hook's priority (Runner.register_hook),
+# an optimizer wrapper's constructor and paramwise_cfg (build_optim_wrapper), a scheduler's
+# convert_to_iter_based and epoch_length (build_scheduler_from_cfg), a loop's by_epoch
+# (Runner.build_train_loop), a norm layer's requires_grad (mmcv build_norm_layer), an
+# initialiser's override (mmengine weight_init), an upsample layer's scale_factor (FCNMaskHead)
+POPPED_KEYS = frozenset({
+    'type', '_scope_', '_delete_', 'priority', 'constructor', 'paramwise_cfg',
+    'convert_to_iter_based', 'epoch_length', 'by_epoch', 'requires_grad', 'override', 'scale_factor'
+})
 # mmdet's registries a ``type`` may come from (mmdet/registry.py, children of mmengine's)
 REGISTRIES = ('MODELS', 'TASK_UTILS', 'DATASETS', 'DATA_SAMPLERS', 'TRANSFORMS', 'LOOPS', 'HOOKS',
               'OPTIM_WRAPPERS', 'OPTIMIZERS', 'OPTIM_WRAPPER_CONSTRUCTORS', 'PARAM_SCHEDULERS',
               'METRICS', 'EVALUATOR', 'VISUALIZERS', 'VISBACKENDS', 'LOG_PROCESSORS',
               'WEIGHT_INITIALIZERS', 'RUNNERS')
+# The one switch that skips the check (a key it refuses that is right: please report it)
+UNCHECKED_ENV = 'FP_CFG_OPTIONS_UNCHECKED'
 
 
 class OptionsAction(DictAction):
@@ -65,21 +93,22 @@ class OptionsAction(DictAction):
     def __call__(self, parser, namespace, values, option_string=None):
         for kv in values or ():
             if '=' not in kv:
+                split = any(c in kv for c in ']),') or kv[:1].isdigit()
                 raise argparse.ArgumentError(
                     self, f'{kv!r} has no "=": write KEY=VALUE, e.g. '
-                    'train_dataloader.batch_size=4')
+                    'train_dataloader.batch_size=4' +
+                    ('; quote a value with spaces: "KEY=[60000, 80000]"' if split else ''))
         super().__call__(parser, namespace, values, option_string)
 
 
 def _index(part):
-    return int(part) if part.lstrip('-').isdigit() else None
+    return int(part) if part.isdigit() else None  # mmengine merges non-negative indices only
 
 
-def _registered(type_name, cfg):
-    """The class ``type_name`` names in mmdet's registries (plugin components included), or
-    None when it is not found or names different classes in different registries."""
+def _lookup(type_name, cfg):
+    """The classes ``type_name`` names in mmdet's registries (plugin components included)."""
     if not isinstance(type_name, str):
-        return type_name if inspect.isclass(type_name) else None
+        return {type_name} if inspect.isclass(type_name) else set()
     import mmdet.registry as reg
     from mmdet.utils import register_all_modules
     from mmengine.utils import import_modules_from_strings
@@ -90,12 +119,45 @@ def _registered(type_name, cfg):
     found = set()
     for name in REGISTRIES:
         registry = getattr(reg, name)
-        cls = registry.get(type_name) if '.' not in type_name else None
-        if cls is None:
-            cls = registry.module_dict.get(type_name)
+        try:
+            cls = registry.get(type_name)  # 'mmdet.ResNet': the scope's registry
+        except Exception:  # noqa: BLE001  (a scope that is not installed: not ours to judge)
+            return {None}
+        cls = cls or registry.module_dict.get(type_name)
         if cls is not None:
             found.add(cls)
+    return found
+
+
+def _value_at(cfg, full):
+    """The config's value at the dotted key ``full``, or None."""
+    node = cfg
+    for part in full.split('.'):
+        if isinstance(node, (list, tuple)) and part.isdigit() and int(part) < len(node):
+            node = node[int(part)]
+        elif isinstance(node, (dict, Config)) and part in node:
+            node = node[part]
+        else:
+            return None
+    return node
+
+
+def _registered(type_name, cfg):
+    """The class ``type_name`` names, or None when it is not found or names different classes
+    in different registries."""
+    found = _lookup(type_name, cfg)
     return found.pop() if len(found) == 1 else None
+
+
+def _all_type_names():
+    import mmdet.registry as reg
+    names = set()
+    for name in REGISTRIES:
+        registry = getattr(reg, name)
+        while registry is not None:
+            names |= set(registry.module_dict)
+            registry = registry.parent
+    return sorted(names)
 
 
 def _signature(fn):
@@ -148,7 +210,8 @@ def _accepted(owner, path, key, cfg, options):
         return None
     if path in SETTING_KEYS:
         known = set(SETTING_KEYS[path]) | set(siblings)
-        return None if key in known else (f'not a {path} setting mmengine reads',
+        article = 'an' if path[0] in 'aeiou' else 'a'
+        return None if key in known else (f'not {article} {path} setting mmengine reads',
                                           difflib.get_close_matches(
                                               key, sorted(known), n=3, cutoff=0.6))
     if path in LOADERS:
@@ -168,26 +231,49 @@ def _accepted(owner, path, key, cfg, options):
             if not var_kw:
                 return (f'not a parameter of {getattr(cls, "__name__", type_name)}', close
                         or difflib.get_close_matches(key, sorted(names), n=3, cutoff=0.6))
-    return ('a near-miss of a key beside it', close) if close else None
+            # takes any keyword: a near-miss of one of its own parameters is a typo too
+            close = close or difflib.get_close_matches(key, sorted(names), n=3, cutoff=0.8)
+    return ('not a key there and looks like a misspelling', close) if close else None
+
+
+def _fail(full, where, why, config_path, close=()):
+    from .cli import CLIError
+    head = f'--cfg-options {full}' + ('' if where == full else f': {where}')
+    hint = f'; did you mean {" or ".join(close)}?' if close else ''
+    raise CLIError(f'{head} is {why} ({config_path}){hint} (if the key is right, '
+                   f'{UNCHECKED_ENV}=1 skips this check)')
 
 
 def check_option_keys(cfg, options, config_path):
     """Raise :class:`~.cli.CLIError` for a ``--cfg-options`` key that names nothing the run
-    reads (rules in the module docstring); run before ``merge_from_dict``."""
-    from .cli import CLIError
-    for full in options:
+    reads, or a ``type`` no registry has (rules in the module docstring); run before
+    ``merge_from_dict``. ``$FP_CFG_OPTIONS_UNCHECKED=1`` skips it."""
+    if os.environ.get(UNCHECKED_ENV, '') not in ('', '0'):
+        return
+    for full, value in options.items():
+        if full.split('.')[-1] == 'type' and isinstance(value, str) and \
+                _lookup(_value_at(cfg, full), cfg) and not _lookup(value, cfg):
+            # a registered component given another type (an `nms` type is mmcv's op name)
+            _fail(full, full, f'{value!r}, a type no registry of mmdet or this plugin has',
+                  config_path, difflib.get_close_matches(value, _all_type_names(), n=3, cutoff=0.6))
         parts = full.split('.')
         node, path = cfg, ''
         for depth, part in enumerate(parts):
+            if path and options.get(f'{path}._delete_'):
+                node = {}  # replaced: only the keys given beside _delete_ remain
             if isinstance(node, (list, tuple)):
                 i = _index(part)
-                if i is None or not -len(node) <= i < len(node):
-                    raise CLIError(f'--cfg-options {full}: {path} is a list of {len(node)}; '
-                                   f'{part!r} is not an index of it ({config_path})')
+                if i is None or i >= len(node):
+                    _fail(
+                        full, path, f'a list of {len(node)} and {part!r} not an index of it '
+                        '(0 to its length - 1; or give the whole list)', config_path)
                 node, path = node[i], f'{path}.{part}'
                 continue
-            if not isinstance(node, (dict, Config)):
-                break  # mmengine reports a key below a value itself
+            if not isinstance(node, (dict, Config)):  # mmengine: "'int' object has no ..."
+                _fail(
+                    full, path, f'None in the config, not a dict: set it whole ({path}='
+                    f'"dict(...)"), or add {path}._delete_=True' if node is None else
+                    f'{node!r} in the config, not a dict: no key goes below it', config_path)
             if part in node:
                 node, path = node[part], f'{path}.{part}' if path else part
                 continue
@@ -197,14 +283,24 @@ def check_option_keys(cfg, options, config_path):
                         node, path = {}, part  # checked against what mmengine reads
                         continue
                     break
-                why = 'not a key of the config nor a setting mmengine\'s Runner reads'
-                close = difflib.get_close_matches(
-                    part, sorted(set(node) | RUNNER_KEYS), n=3, cutoff=0.6)
-            else:
-                verdict = _accepted(node, path, part, cfg, options)
-                if verdict is None:
-                    break
-                why, close = verdict
-            hint = f'; did you mean {" or ".join(close)}?' if close else ''
-            where = f'{path}.{part}' if path else part
-            raise CLIError(f'--cfg-options {full}: {where} is {why} ({config_path}){hint}')
+                _fail(
+                    full, part, 'not a key of the config nor a setting mmengine\'s Runner '
+                    'reads', config_path,
+                    difflib.get_close_matches(
+                        part, sorted(set(node) | RUNNER_KEYS), n=3, cutoff=0.6))
+            verdict = _accepted(node, path, part, cfg, options)
+            if verdict is None:
+                break
+            _fail(full, f'{path}.{part}', verdict[0], config_path, verdict[1])
+
+
+def merge_options(cfg, options, config_path):
+    """:func:`check_option_keys`, then mmengine's ``merge_from_dict``, whose refusals (a dict
+    merged onto None, a key below a number) become one :class:`~.cli.CLIError` line."""
+    from .cli import CLIError
+    check_option_keys(cfg, options, config_path)
+    try:
+        cfg.merge_from_dict(options)
+    except (TypeError, KeyError, ValueError, AttributeError) as e:
+        msg = e.args[0] if e.args else e
+        raise CLIError(f'--cfg-options cannot be merged into {config_path}: {msg}') from None
