@@ -121,8 +121,9 @@ def test_amp_flag_is_known_to_the_check_and_a_failed_merge_is_one_line(tmp_path)
             build_train_runner(argv)
     # a key below None: mmengine's TypeError, here one line with the ways to set it
     with pytest.raises(
-            CLIError, match='paramwise_cfg is None in the config, not a dict: set it '
-            'whole'):
+            CLIError,
+            match='paramwise_cfg is None in the config, not a dict: add '
+            r'optim_wrapper.paramwise_cfg._delete_=True to give it keys'):
         load_config(DEMO_CONFIG, {'optim_wrapper.paramwise_cfg.bias_decay_mult': 0})
     cfg = load_config(DEMO_CONFIG, {
         'optim_wrapper.paramwise_cfg._delete_': True,
@@ -161,3 +162,68 @@ def test_a_type_no_registry_has_is_an_error(key, typo, close):
 def test_the_check_can_be_skipped(monkeypatch):
     monkeypatch.setenv('FP_CFG_OPTIONS_UNCHECKED', '1')
     assert load_config(PAPER_1X, {'train_cfg.max_iter': 4}).train_cfg.max_iter == 4
+
+
+@pytest.mark.parametrize('config,key,value,top', [
+    (DEMO_CONFIG, 'image_size', (512, 512), 'image_size'),
+    (PAPER_1X, 'attr_decoder.score_thr', 0.1, 'attr_decoder'),
+    (PAPER_1X, 'norm_cfg.type', 'BN', 'norm_cfg'),
+])
+def test_a_container_variable_already_copied_is_an_error(config, key, value, top):
+    """mmengine copies variables into the keys that use them when it reads the file: these
+    were accepted and changed nothing the run reads."""
+    with pytest.raises(CLIError, match='changes only the variable.*already copied into') as e:
+        load_config(config, {key: value})
+    assert 'set those keys instead' in str(e.value)
+    # the components themselves are set as usual, also where one equals another
+    cfg = load_config(config, {'val_dataloader.batch_size': 1})
+    assert cfg.val_dataloader.batch_size == 1
+
+
+def test_a_new_type_must_take_the_keys_it_keeps_and_prefix_misspellings():
+    with pytest.raises(
+            CLIError,
+            match="'EpochBasedTrainLoop', which does not take max_iters of "
+            "the config's train_cfg: add train_cfg._delete_=True"):
+        load_config(PAPER_1X, {'train_cfg.type': 'EpochBasedTrainLoop', 'train_cfg.max_epochs': 1})
+    load_config(PAPER_1X, {
+        'train_cfg._delete_': True,
+        'train_cfg.type': 'EpochBasedTrainLoop',
+        'train_cfg.max_epochs': 1
+    })
+    # an untyped dict: score_threshold next to score_thr (difflib ratio 0.75)
+    with pytest.raises(CLIError, match='did you mean score_thr'):
+        load_config(PAPER_1X, {'model.test_cfg.rcnn.score_threshold': 0.0})
+
+
+def test_dict_values_are_a_usage_error_with_the_way_that_works(capsys):
+    from fashionpedia_plugin.toolkit.launch import train_parser
+    with pytest.raises(SystemExit) as e:  # mmengine's DictAction: RecursionError
+        train_parser().parse_args([
+            DEMO_CONFIG, '--cfg-options',
+            "model.backbone.init_cfg=dict(type='Pretrained',checkpoint='x')"
+        ])
+    assert e.value.code == 2
+    assert "mmengine's DictAction cannot read dict(...) values; give the keys one by one " \
+        '(model.backbone.init_cfg.KEY=VALUE ...; model.backbone.init_cfg._delete_=True first' \
+        in capsys.readouterr().err
+
+
+def test_bare_resume_without_a_checkpoint_says_it_starts_afresh(synthetic_root, tmp_path):
+    from conftest import tiny_cfg_options
+
+    from fashionpedia_plugin.toolkit.launch import build_train_runner
+    runner = build_train_runner([
+        DEMO_CONFIG, '--work-dir',
+        str(tmp_path), '--resume', '--cfg-options', *tiny_cfg_options(synthetic_root, str(tmp_path))
+    ])
+    log = open(runner.logger.log_file).read()
+    assert f'--resume: no checkpoint in {tmp_path} (no last_checkpoint file): this run starts ' \
+        'from iteration 0' in log
+
+
+def test_seeds_with_their_own_prediction_prefix_are_one_experiment():
+    from fashionpedia_plugin.toolkit.run_configs import config_key
+    a = dict(randomness=dict(seed=0), val_evaluator=dict(outfile_prefix='work_dirs/s1/preds'))
+    b = dict(randomness=dict(seed=1), val_evaluator=dict(outfile_prefix='work_dirs/s2/preds'))
+    assert config_key(a) == config_key(b)

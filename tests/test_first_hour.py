@@ -249,6 +249,20 @@ def test_slurm_scripts_check_their_arguments_before_srun(env, needle, tmp_path):
         assert res.stderr.strip().splitlines()[-1] == f'error: {needle}', res.stderr
 
 
+def test_dist_train_passes_quoted_arguments_whole(tmp_path):
+    """``"param_scheduler.1.milestones=[1, 2]"`` reaches train.py as one item (it was split at
+    the space); the error is then about the misspelt key beside it, once and last."""
+    res = _dist('dist_train.sh', [
+        DEMO_CONFIG, 1, '--work-dir', tmp_path, '--cfg-options',
+        'param_scheduler.1.milestones=[1, 2]', 'train_dataloder.batch_size=2'
+    ], free_port())
+    out = (res.stdout + res.stderr).strip().splitlines()
+    assert res.returncode == 2, out[-20:]
+    assert out[-1].startswith(
+        'error: --cfg-options train_dataloder.batch_size: train_dataloder is'), \
+        out[-20:]
+
+
 def test_dist_train_refused_option_prints_the_error_once_and_last(tmp_path):
     res = _dist('dist_train.sh',
                 [DEMO_CONFIG, 2, '--work-dir', tmp_path, '--cfg-options', 'data_root=/other/'],

@@ -17,7 +17,7 @@ MASTER_ADDR=${MASTER_ADDR:-"127.0.0.1"}
 ROOT="$(dirname "$0")/.."
 PY=${PYTHON:-$( [ -x "$ROOT/.venv/bin/python" ] && echo "$ROOT/.venv/bin/python" || echo python)}
 
-PYTHONPATH="$ROOT":$PYTHONPATH \
+PYTHONPATH="$ROOT${PYTHONPATH:+:$PYTHONPATH}" \
 "$PY" "$ROOT/fashionpedia_plugin/toolkit/dist_run.py" \
     --nnodes=$NNODES \
     --node_rank=$NODE_RANK \
@@ -25,5 +25,5 @@ PYTHONPATH="$ROOT":$PYTHONPATH \
     --nproc_per_node=$GPUS \
     --master_port=$PORT \
     "$ROOT/tools/test.py" \
-    $CONFIG $CHECKPOINT \
-    --launcher pytorch ${@:4}
+    "$CONFIG" "$CHECKPOINT" \
+    --launcher pytorch "${@:4}"

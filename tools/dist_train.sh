@@ -16,7 +16,7 @@ MASTER_ADDR=${MASTER_ADDR:-"127.0.0.1"}
 ROOT="$(dirname "$0")/.."
 PY=${PYTHON:-$( [ -x "$ROOT/.venv/bin/python" ] && echo "$ROOT/.venv/bin/python" || echo python)}
 
-PYTHONPATH="$ROOT":$PYTHONPATH \
+PYTHONPATH="$ROOT${PYTHONPATH:+:$PYTHONPATH}" \
 "$PY" "$ROOT/fashionpedia_plugin/toolkit/dist_run.py" \
     --nnodes=$NNODES \
     --node_rank=$NODE_RANK \
@@ -24,5 +24,5 @@ PYTHONPATH="$ROOT":$PYTHONPATH \
     --nproc_per_node=$GPUS \
     --master_port=$PORT \
     "$ROOT/tools/train.py" \
-    $CONFIG \
-    --launcher pytorch ${@:3}
+    "$CONFIG" \
+    --launcher pytorch "${@:3}"

@@ -192,21 +192,63 @@ def _leaves(obj, prefix=''):
         yield prefix, obj
 
 
+def _nodes(obj, prefix=''):
+    """Every ``(dotted key, value)`` below ``obj``, dicts and lists included."""
+    if prefix:
+        yield prefix, obj
+    if isinstance(obj, dict):
+        for k, v in obj.items():
+            yield from _nodes(v, f'{prefix}.{k}' if prefix else str(k))
+    elif isinstance(obj, (list, tuple)):
+        for i, v in enumerate(obj):
+            yield from _nodes(v, f'{prefix}.{i}')
+
+
+def _plain(v):
+    """``v`` with tuples as lists and config dicts as dicts, for comparison."""
+    if isinstance(v, dict):
+        return {k: _plain(x) for k, x in v.items()}
+    if isinstance(v, (list, tuple)):
+        return [_plain(x) for x in v]
+    return v
+
+
 def check_variable_options(cfg, cfg_options):
-    """Raise if a top-level ``--cfg-options`` key's old value was copied into other keys."""
+    """Raise if a ``--cfg-options`` key sets a top-level variable (or a key inside one:
+    ``attr_decoder.score_thr``, ``norm_cfg.type``) whose value was copied into other keys when
+    mmengine read the file: the run would keep the copies. The Runner's own settings
+    (``model``, ``val_dataloader``, ...) are components, not variables, even where one equals
+    another (``test_dataloader = val_dataloader``)."""
+    from .config_options import RUNNER_KEYS
+    plain = cfg.to_dict()
     for key in cfg_options:
-        if '.' in key or key not in cfg or isinstance(cfg[key], (dict, list, tuple)) or \
-                cfg[key] in (None, True, False, '') or cfg[key] == cfg_options[key]:
+        top = key.split('.')[0]
+        if top in RUNNER_KEYS or top not in plain:
             continue
-        old = cfg[key]
-        copies = [
-            k for k, v in _leaves(cfg.to_dict()) if k != key and (
-                v == old or isinstance(v, str) and isinstance(old, str) and v.startswith(old))
-        ]
+        old = plain[top]
+        container = isinstance(old, (dict, list, tuple))
+        if container and not old or not container and ('.' in key or old in (None, True, False, '')
+                                                       or old == cfg_options[key]):
+            continue
+        if container:
+            target = _plain(old)
+            copies = [
+                k for k, v in _nodes(plain)
+                if k.split('.')[0] != top and isinstance(v, (dict, list,
+                                                             tuple)) and _plain(v) == target
+            ]
+        else:
+            copies = [
+                k for k, v in _leaves(plain) if k != key and (
+                    v == old or isinstance(v, str) and isinstance(old, str) and v.startswith(old))
+            ]
+        copies.sort(key=lambda k: k.split('.')[0] not in RUNNER_KEYS)  # the run's keys first
         if copies:
             hint = ' Use --data-root DIR.' if key == 'data_root' else ''
-            raise CLIError(f'--cfg-options {key}={cfg_options[key]} changes only the variable: '
-                           f'its value {old!r} was already copied into {", ".join(copies[:6])}'
+            shown = repr(old) if len(repr(old)) <= 60 else repr(old)[:57] + '...'
+            what = 'the variable' if key == top else f'the variable {top}'
+            raise CLIError(f'--cfg-options {key}={cfg_options[key]} changes only {what}: '
+                           f'its value {shown} was already copied into {", ".join(copies[:6])}'
                            f'{" ..." if len(copies) > 6 else ""}; set those keys instead.{hint}')
 
 

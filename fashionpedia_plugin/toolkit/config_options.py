@@ -98,6 +98,14 @@ class OptionsAction(DictAction):
                     self, f'{kv!r} has no "=": write KEY=VALUE, e.g. '
                     'train_dataloader.batch_size=4' +
                     ('; quote a value with spaces: "KEY=[60000, 80000]"' if split else ''))
+            if kv.split('=', 1)[1].lstrip().startswith('dict('):
+                # mmengine 0.10.7's DictAction recurses without end on dict(a=1,b=2) and keeps
+                # dict(a=1) as a string
+                key = kv.split('=', 1)[0]
+                raise argparse.ArgumentError(
+                    self, f'{kv!r}: mmengine\'s DictAction cannot read dict(...) values; give '
+                    f'the keys one by one ({key}.KEY=VALUE ...; {key}._delete_=True first to '
+                    'replace the whole dict)')
         super().__call__(parser, namespace, values, option_string)
 
 
@@ -233,6 +241,12 @@ def _accepted(owner, path, key, cfg, options):
                         or difflib.get_close_matches(key, sorted(names), n=3, cutoff=0.6))
             # takes any keyword: a near-miss of one of its own parameters is a typo too
             close = close or difflib.get_close_matches(key, sorted(names), n=3, cutoff=0.8)
+    # a sibling that starts the key, or the key that starts a sibling (score_threshold next
+    # to score_thr), is a misspelling too
+    close = close or [
+        k for k in siblings
+        if len(k) >= 3 and k != key and (key.startswith(k) or k.startswith(key)) and '_' in key + k
+    ][:3]
     return ('not a key there and looks like a misspelling', close) if close else None
 
 
@@ -256,6 +270,8 @@ def check_option_keys(cfg, options, config_path):
             # a registered component given another type (an `nms` type is mmcv's op name)
             _fail(full, full, f'{value!r}, a type no registry of mmdet or this plugin has',
                   config_path, difflib.get_close_matches(value, _all_type_names(), n=3, cutoff=0.6))
+        if full.split('.')[-1] == 'type' and isinstance(value, str):
+            _check_kept_keys(cfg, full[:-len('.type')], value, options, config_path)
         parts = full.split('.')
         node, path = cfg, ''
         for depth, part in enumerate(parts):
@@ -271,8 +287,8 @@ def check_option_keys(cfg, options, config_path):
                 continue
             if not isinstance(node, (dict, Config)):  # mmengine: "'int' object has no ..."
                 _fail(
-                    full, path, f'None in the config, not a dict: set it whole ({path}='
-                    f'"dict(...)"), or add {path}._delete_=True' if node is None else
+                    full, path, f'None in the config, not a dict: add {path}._delete_=True '
+                    f'to give it keys ({path}.type=... and the others)' if node is None else
                     f'{node!r} in the config, not a dict: no key goes below it', config_path)
             if part in node:
                 node, path = node[part], f'{path}.{part}' if path else part
@@ -292,6 +308,27 @@ def check_option_keys(cfg, options, config_path):
             if verdict is None:
                 break
             _fail(full, f'{path}.{part}', verdict[0], config_path, verdict[1])
+
+
+def _check_kept_keys(cfg, path, type_name, options, config_path):
+    """A component given another ``type`` keeps the config's other keys (without
+    ``_delete_``): each must be a parameter of the new class (``train_cfg.type=
+    EpochBasedTrainLoop`` keeps ``max_iters``)."""
+    owner = _value_at(cfg, path) if path else None
+    if not isinstance(owner, (dict, Config)) or options.get(f'{path}._delete_'):
+        return
+    cls = _registered(type_name, cfg)
+    if cls is None:
+        return
+    names, var_kw = _params(cls)
+    if var_kw:
+        return
+    kept = [k for k in owner if k not in POPPED_KEYS and k not in names]
+    if kept:
+        _fail(
+            f'{path}.type', f'{path}.type',
+            f'{type_name!r}, which does not take {", ".join(kept)} of the config\'s {path}: '
+            f'add {path}._delete_=True and give its keys', config_path)
 
 
 def merge_options(cfg, options, config_path):

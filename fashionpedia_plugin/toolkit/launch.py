@@ -272,6 +272,9 @@ def build_train_runner(argv=None):
             runner.logger.info(line)
     if args.auto_scale_lr and schedule['enable']:
         runner.logger.info('--auto-scale-lr: the lr is scaled with the schedule above')
+    if args.resume == 'auto' and not first:  # mmengine then starts afresh, saying "None"
+        runner.logger.warning(f'--resume: no checkpoint in {cfg.work_dir} (no last_checkpoint '
+                              'file): this run starts from iteration 0')
     if cfg.get('load_from') and not cfg.get('resume'):
         check_loaded_weights(runner, cfg.load_from, args.allow_partial, loaded)
     elif loaded is not None:

@@ -16,7 +16,8 @@ from .config_diff import NOISE, flatten
 # what may differ between the seeds of one experiment (the same total batch on another layout is
 # the same experiment: its schedule keys are equal)
 SEED_KEYS = ('randomness.*', 'env_cfg.*', 'auto_scale_schedule.world_size',
-             'auto_scale_schedule.batch_per_process')
+             'auto_scale_schedule.batch_per_process', 'val_evaluator.outfile_prefix',
+             'test_evaluator.outfile_prefix')  # (the prefix: a path into each run's work dir)
 
 
 class DumpedConfigError(ValueError):

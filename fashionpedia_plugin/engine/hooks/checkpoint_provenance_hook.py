@@ -57,11 +57,19 @@ class CheckpointProvenanceHook(Hook):
         a, b = saved.get('total_batch'), now.get('total_batch')
         scaled = saved.get('enable') or now.get('enable')
         if a is not None and b is not None and a != b and scaled:
-            per = max(1, a // max(1, now.get('world_size', 1)))
+            ws_then, ws_now = saved.get('world_size'), max(1, now.get('world_size', 1))
+            ways = []
+            if a % ws_now == 0:
+                ways.append(f'keep the total batch (--cfg-options train_dataloader.batch_size='
+                            f'{a // ws_now})')
+            if ws_then is not None and ws_then != ws_now:
+                ways.append(f'resume on {_procs(ws_then)}')
             raise ScheduleMismatchError(
                 f'cannot resume: the checkpoint was trained at total batch {a} '
-                f'({saved.get("world_size")} processes x {saved.get("batch_per_process")}), this '
-                f'run has {b} ({now.get("world_size")} x {now.get("batch_per_process")}): its '
-                f'iterations, lr drops and lr are in units of batch {a}. Keep the total batch '
-                f'(--cfg-options train_dataloader.batch_size={per}), or resume on '
-                f'{saved.get("world_size")} processes')
+                f'({_procs(ws_then)} x {saved.get("batch_per_process")}), this run has {b} '
+                f'({_procs(ws_now)} x {now.get("batch_per_process")}): its iterations, lr drops '
+                f'and lr are in units of batch {a}. ' + ', or '.join(ways).capitalize())
+
+
+def _procs(n):
+    return f'{n} process' + ('' if n == 1 else 'es')
