@@ -63,3 +63,37 @@ def test_heatmap_labels_are_whole_super_category_names(tmp_path):
     assert [' '.join(lbl.split()) for lbl in labels] == names
     assert any(len(n) > 18 for n in names)  # the case that was cut
     assert (tmp_path / 'f1.png').stat().st_size > 5_000
+
+
+def test_segm_report_reads_polygon_results(synthetic_root, tmp_path):
+    """Results whose segmentation is a polygon (COCO loadRes takes them) were passed raw to
+    pycocotools' iou, a traceback; they are converted as the ground truths are."""
+    from pycocotools.coco import COCO
+
+    from fashionpedia_plugin.toolkit.attribute_report import match_pairs
+    ann = osp.join(synthetic_root, 'annotations', 'instances_attributes_val2020.json')
+    gt = COCO(ann)
+    x, y, w, h = 10.0, 10.0, 40.0, 30.0
+    first = gt.dataset['images'][0]['id']
+    g = dict(
+        id=1,
+        image_id=first,
+        category_id=1,
+        bbox=[x, y, w, h],
+        area=w * h,
+        iscrowd=0,
+        segmentation=[[x, y, x + w, y, x + w, y + h, x, y + h]],
+        attribute_ids=[])
+    gt.dataset['annotations'] = [g]
+    gt.createIndex()
+    dt = gt.loadRes([
+        dict(
+            image_id=first,
+            category_id=1,
+            score=0.9,
+            bbox=g['bbox'],
+            segmentation=g['segmentation'],
+            attribute_ids=[])
+    ])
+    pairs = match_pairs(gt, dt, 'segm')
+    assert len(pairs) == 1 and pairs[0][1]['id'] == 1

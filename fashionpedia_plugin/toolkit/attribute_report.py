@@ -19,10 +19,9 @@ from .. import taxonomy
 
 def match_pairs(coco_gt, coco_dt, iou_type='segm', iou_thr=0.5):
     """[(detection ann, ground-truth ann)] matched greedily by score at IoU >= ``iou_thr``."""
-    key = 'segmentation' if iou_type == 'segm' else 'bbox'
 
-    def geometry(g):
-        return coco_gt.annToRLE(g) if iou_type == 'segm' else g['bbox']
+    def geometry(coco, a):  # polygons and uncompressed RLE as compressed RLE, as COCOeval
+        return coco.annToRLE(a) if iou_type == 'segm' else a['bbox']
 
     dets = defaultdict(list)
     for d in coco_dt.anns.values():
@@ -37,7 +36,8 @@ def match_pairs(coco_gt, coco_dt, iou_type='segm', iou_thr=0.5):
             continue
         dt = sorted(dt, key=lambda d: -d['score'])
         ious = np.asarray(
-            mask_utils.iou([d[key] for d in dt], [geometry(g) for g in gt], [0] * len(gt)))
+            mask_utils.iou([geometry(coco_dt, d) for d in dt], [geometry(coco_gt, g) for g in gt],
+                           [0] * len(gt)))
         taken = np.zeros(len(gt), bool)
         for i, d in enumerate(dt):
             cand = np.where(taken, -1.0, ious[i])
