@@ -181,17 +181,6 @@ def load_config(path,
     return cfg
 
 
-def _leaves(obj, prefix=''):
-    if isinstance(obj, dict):
-        for k, v in obj.items():
-            yield from _leaves(v, f'{prefix}.{k}' if prefix else str(k))
-    elif isinstance(obj, (list, tuple)):
-        for i, v in enumerate(obj):
-            yield from _leaves(v, f'{prefix}.{i}')
-    else:
-        yield prefix, obj
-
-
 def _nodes(obj, prefix=''):
     """Every ``(dotted key, value)`` below ``obj``, dicts and lists included."""
     if prefix:
@@ -202,6 +191,11 @@ def _nodes(obj, prefix=''):
     elif isinstance(obj, (list, tuple)):
         for i, v in enumerate(obj):
             yield from _nodes(v, f'{prefix}.{i}')
+
+
+def _leaves(obj):
+    """Every ``(dotted key, value)`` below ``obj`` that is not a dict or list."""
+    return ((k, v) for k, v in _nodes(obj) if not isinstance(v, (dict, list, tuple)))
 
 
 def _plain(v):
