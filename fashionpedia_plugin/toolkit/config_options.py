@@ -34,6 +34,7 @@ is never checked either).
 """
 import argparse
 import difflib
+import functools
 import inspect
 import os
 import re
@@ -113,17 +114,23 @@ def _index(part):
     return int(part) if part.isdigit() else None  # mmengine merges non-negative indices only
 
 
+@functools.lru_cache(maxsize=None)
+def _register(imports, allow_failed):
+    """mmdet's modules and the config's ``custom_imports`` in the registries, once per set."""
+    from mmdet.utils import register_all_modules
+    from mmengine.utils import import_modules_from_strings
+    register_all_modules(init_default_scope=False)
+    if imports:
+        import_modules_from_strings(list(imports), allow_failed_imports=allow_failed)
+
+
 def _lookup(type_name, cfg):
     """The classes ``type_name`` names in mmdet's registries (plugin components included)."""
     if not isinstance(type_name, str):
         return {type_name} if inspect.isclass(type_name) else set()
     import mmdet.registry as reg
-    from mmdet.utils import register_all_modules
-    from mmengine.utils import import_modules_from_strings
-    register_all_modules(init_default_scope=False)
     imports = cfg.get('custom_imports') or {}
-    if imports.get('imports'):
-        import_modules_from_strings(**imports)
+    _register(tuple(imports.get('imports') or ()), bool(imports.get('allow_failed_imports')))
     found = set()
     for name in REGISTRIES:
         registry = getattr(reg, name)
