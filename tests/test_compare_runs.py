@@ -59,3 +59,17 @@ def test_missing_predictions_say_how_to_write_them(tmp_path):
     assert res.returncode != 0
     assert 'no predictions of the same kind in both runs' in res.stderr
     assert 'test_evaluator.outfile_prefix' in res.stderr
+
+
+def test_one_prediction_file_given_the_other_found(tmp_path):
+    """``--pred-b`` alone: B's file as given, A's found in its work dir (the help's default)."""
+    a, b = _runs(tmp_path)
+    moved = tmp_path / 'b_preds.segm.json'
+    (b / 'predictions.segm.json').rename(moved)
+    res = tool_in_process(COMPARE, a, b, '--pred-b', moved, '--out', tmp_path / 'x.md',
+                          '--bootstrap', '20')
+    assert res.returncode == 0, res.stderr[-2000:]
+    assert '- segm AP IoU+F1: improved better: +' in (tmp_path / 'x.md').read_text()
+    res = tool_in_process(COMPARE, a, b, '--pred-a', tmp_path / 'nope.json')
+    assert res.returncode == 2
+    assert res.stderr.strip().splitlines()[-1] == f'error: --pred-a {tmp_path}/nope.json: not found'

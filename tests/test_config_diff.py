@@ -118,3 +118,21 @@ def test_recipe_schedule_follows_the_config_name():
     assert '28 match, 0 deviates' in res.stdout
     _, rows = _recipe(one, '--schedule', '3x')
     assert rows['schedule (images seen)']['official'] == 16875 * 256
+
+
+def test_recipe_check_of_the_8xb8_config_reads_its_gpus_from_the_name():
+    """``8xb8``: 8 GPUs x 8 = total batch 64, the official template's own batch: its lr 0.08 and
+    22,500 iterations are matches, not the "documented" batch-16 rescaling."""
+    from fashionpedia_plugin.toolkit.recipe_check import gpus_of
+    assert gpus_of('attr-mask-rcnn_r50_fpn_8xb8-lsj-1x_fashionpedia.py')[0] == 8
+    assert gpus_of('attr-mask-rcnn_r50_fpn_lsj-1x_fashionpedia.py') == (None, '')
+    big = osp.join(REPO, 'configs', 'attr-mask-rcnn',
+                   'attr-mask-rcnn_r50_fpn_8xb8-lsj-1x_fashionpedia.py')
+    res = tool(osp.join(TOOLS, 'analysis_tools', 'config_diff.py'), big, '--recipe')
+    assert '1x schedule: from the config name; --schedule to choose; 8 GPUs: from the config ' \
+        'name (8xb8), its schedule rescaled as tools/train.py does; --gpus to choose)' in res.stdout
+    _, rows = _recipe(big)
+    assert rows['total batch']['ours'] == 64 and rows['total batch']['status'] == 'match'
+    assert {r['status'] for r in rows.values()} <= {'match', 'n/a'}, rows
+    _, rows = _recipe(big, '--gpus', '2')  # as before: 2 x 8 = the config's 16
+    assert rows['total batch']['ours'] == 16 and rows['total batch']['status'] == 'documented'

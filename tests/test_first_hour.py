@@ -203,6 +203,7 @@ def _slurm(tmp_path, script, args, **env):
                                               ('slurm_test.sh', ['CKPT.pth'])])
 def test_slurm_scripts_build_the_srun_command_train_and_test_parse(script, tool_args, tmp_path):
     fourth = tool_args[0].split('=')[-1]
+    (tmp_path / fourth).touch()  # the checkpoint must exist (the work dir need not)
     res, argv = _slurm(
         tmp_path,
         script,
@@ -242,11 +243,27 @@ def test_slurm_scripts_build_the_srun_command_train_and_test_parse(script, tool_
                               'GPUS_PER_NODE': '4'
                           }, 'GPUS_PER_NODE (4) is more than GPUS (2), the tasks in all')])
 def test_slurm_scripts_check_their_arguments_before_srun(env, needle, tmp_path):
+    (tmp_path / 'X').touch()
     for script in ('slurm_train.sh', 'slurm_test.sh'):
         args = ['gpu', 'fp', DEMO_CONFIG] + ([] if not env else ['X'])
         res, argv = _slurm(tmp_path, script, args, **env)
         assert res.returncode == 2 and argv is None, res.stderr
         assert res.stderr.strip().splitlines()[-1] == f'error: {needle}', res.stderr
+
+
+def test_slurm_scripts_help_and_missing_files(tmp_path):
+    """``-h`` is the usage on stdout, exit 0; a config or checkpoint that is not there stops
+    before ``srun`` (not an N-GPU job failing on every rank)."""
+    for script in ('slurm_train.sh', 'slurm_test.sh'):
+        res, argv = _slurm(tmp_path, script, ['-h'])
+        assert res.returncode == 0 and argv is None and res.stderr == '', res.stderr
+        assert res.stdout.startswith(f'usage: tools/{script} PARTITION JOB_NAME CONFIG')
+        res, argv = _slurm(tmp_path, script, ['gpu', 'fp', 'configs/nope.py', 'X'])
+        assert res.returncode == 2 and argv is None
+        assert res.stderr.strip() == f'error: config not found: configs/nope.py (from {tmp_path})'
+    res, argv = _slurm(tmp_path, 'slurm_test.sh', ['gpu', 'fp', DEMO_CONFIG, 'work/iter_9.pth'])
+    assert res.returncode == 2 and argv is None
+    assert res.stderr.strip() == f'error: checkpoint not found: work/iter_9.pth (from {tmp_path})'
 
 
 def test_dist_train_passes_quoted_arguments_whole(tmp_path):
@@ -261,6 +278,18 @@ def test_dist_train_passes_quoted_arguments_whole(tmp_path):
     assert out[-1].startswith(
         'error: --cfg-options train_dataloder.batch_size: train_dataloder is'), \
         out[-20:]
+
+
+def test_dist_train_usage_error_is_printed_once_and_last(tmp_path):
+    """An argparse error (an unknown flag, a key without ``=``) under dist_train.sh on 2
+    processes: rank 0's usage, then the parser's error line once, last (it was every rank's
+    usage and error, then the launcher's "failed on rank 0")."""
+    res = _dist('dist_train.sh', [DEMO_CONFIG, 2, '--work-dir', tmp_path, '--bogus'], free_port())
+    out = (res.stdout + res.stderr).strip().splitlines()
+    assert res.returncode == 2, out[-20:]
+    assert out[-1] == 'train.py: error: unrecognized arguments: --bogus', out[-20:]
+    assert sum(ln.startswith('usage: train.py') for ln in out) == 1, out[-20:]
+    assert sum('error' in ln for ln in out) == 1, out[-20:]
 
 
 def test_dist_train_refused_option_prints_the_error_once_and_last(tmp_path):
@@ -336,6 +365,10 @@ def test_infer_logs_no_registry_scope_warning(sample_dir, init_checkpoint, tmp_p
     out = res.stdout + res.stderr
     assert 'scope' not in out.lower(), out[-3000:]
     assert 'done' in res.stdout.splitlines()[-1]
+    # 0.0 is below the model's own threshold: said, with the option that lowers it
+    assert 'warning: --score-thr 0 is below the model\'s own model.test_cfg.rcnn.score_thr 0.05, ' \
+        'under which it predicts nothing; to export lower scores add --cfg-options ' \
+        'model.test_cfg.rcnn.score_thr=0' in res.stderr
 
 
 def test_config_diff_fits_100_columns():

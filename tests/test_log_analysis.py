@@ -214,3 +214,37 @@ def test_iters_column_is_the_last_iteration_a_validation_logged_after_the_last_t
     row = summarize(load_run(str(tmp_path / 'demo')))
     assert row['iterations'] == 520
     assert row['metrics']['fashionpedia/segm_mAP']['best_at'] == 520
+
+
+def test_a_misspelt_key_is_an_error_with_the_close_matches(tmp_path):
+    """``--keys los`` dropped its column and panel without a word; now one line, exit 2."""
+    from conftest import tool_in_process
+    run = write_run(tmp_path, 'a')
+    script = osp.join(TOOLS, 'analysis_tools', 'analyze_logs.py')
+    res = tool_in_process(script, run, '--keys', 'los', 'segm_mAP', 'segm_mAp')
+    assert res.returncode == 2 and res.stdout == ''
+    err = res.stderr.strip().splitlines()[-1]
+    assert err == ('error: --keys los (did you mean loss?), segm_mAp (did you mean segm_mAP?): '
+                   'logged by none of the runs; logged: data_time fashionpedia/segm_iouf1_AP '
+                   'fashionpedia/segm_mAP loss loss_attr lr memory time val_loss'), err
+    # a key logged by one run of two is a column (empty for the other)
+    other = write_run(tmp_path, 'b')
+    res = tool_in_process(script, run, other, '--keys', 'loss', 'segm_mAP', '--no-group')
+    assert res.returncode == 0, res.stderr
+
+
+def test_a_run_shorter_than_its_logging_interval_is_a_training_run(tmp_path):
+    """2 iterations logged every 50: no train line, one validation at 2; its work dir was
+    "none of its runs logged a training value". A test run beside it stays passed over."""
+    from fashionpedia_plugin.toolkit.log_analysis import load_run, summarize
+    wd = tmp_path / 'short'
+    _scalars(wd, '20260101_000000', [{'fashionpedia/segm_mAP': 0.01, 'step': 2}])
+    (wd / '20260101_000000' / '20260101_000000.log').write_text(
+        '12/01 00:00:09 - mmengine - INFO - Iter(val) [6/6]    fashionpedia/segm_mAP: 0.0100\n')
+    _scalars(wd, '20260101_010000', [{'fashionpedia/segm_mAP': 0.5, 'step': 0}])
+    (wd / '20260101_010000' / '20260101_010000.log').write_text(
+        '12/01 01:00:09 - mmengine - INFO - Iter(test) [6/6]    fashionpedia/segm_mAP: 0.5000\n')
+    run = load_run(str(wd))
+    assert '1 training run(s) joined, 1 test-only run(s) passed over' in run.source
+    row = summarize(run)
+    assert row['iterations'] == 2 and row['metrics']['fashionpedia/segm_mAP']['last'] == 0.01

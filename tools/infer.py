@@ -32,7 +32,11 @@ def main(argv=None):
     p.add_argument('checkpoint', help='checkpoint file')
     p.add_argument('--out-dir', default='work_dirs/infer', help='output folder')
     p.add_argument(
-        '--score-thr', type=float, default=0.3, help='least score of an exported instance')
+        '--score-thr',
+        type=float,
+        default=0.3,
+        help='least score of an exported instance (the model predicts nothing under its own '
+        'model.test_cfg.rcnn.score_thr, 0.05 in the configs here)')
     p.add_argument('--classes', nargs='+', help="'garments', class ids or names to keep")
     p.add_argument('--attr-decoder', help='attribute decoder JSON (tune_attributes.py output)')
     p.add_argument('--device', default='cpu', help='cpu, cuda or cuda:N')
@@ -101,6 +105,14 @@ def main(argv=None):
     paths = collect_images(a.images)
     from fashionpedia_plugin.toolkit.cli import load_config
     cfg = inference_config(load_config(a.config, a.cfg_options))
+    model_thr = ((cfg.model.get('test_cfg') or {}).get('rcnn') or {}).get('score_thr')
+    if model_thr is not None and a.score_thr < model_thr:
+        print(
+            f'warning: --score-thr {a.score_thr:g} is below the model\'s own '
+            f'model.test_cfg.rcnn.score_thr {model_thr:g}, under which it predicts nothing; '
+            f'to export lower scores add --cfg-options model.test_cfg.rcnn.score_thr='
+            f'{a.score_thr:g}',
+            file=sys.stderr)
     inferencer = FashionpediaInferencer(
         cfg,
         a.checkpoint,

@@ -1,19 +1,38 @@
 # Sourced by tools/slurm_train.sh and tools/slurm_test.sh (mmdet's scripts, with checks):
-#   slurm_launch USAGE NARGS TOOL PARTITION JOB_NAME [tool args]
-# USAGE is printed when fewer than NARGS script arguments were given ($SCRIPT_ARGC). Environment
+#   slurm_args USAGE NARGS "$@"        -h/--help: USAGE, exit 0; fewer than NARGS: USAGE, exit 2
+#   slurm_need_file WHAT PATH          a missing CONFIG/CHECKPOINT stops here, not on every rank
+#   slurm_launch TOOL PARTITION JOB_NAME [tool args]
+# Environment
 # as in mmdet: GPUS tasks in all (default 8), GPUS_PER_NODE per node (default: GPUS, at most 8;
 # two nodes of 8 GPUs: GPUS=16 GPUS_PER_NODE=8), CPUS_PER_TASK (5), SRUN_ARGS; PYTHON (default:
 # the checkout's .venv/bin/python if there is one, else the python on PATH: set PYTHON=python
 # to use an activated conda env's). Runs from any folder. Arguments reach the tool as given:
 # one quoted "a=1 b=2" stays one --cfg-options item (mmdet's script splits it); give them apart.
-slurm_launch() {
-    local usage=$1 nargs=$2 tool=$3
-    shift 3
-    if [ "$SCRIPT_ARGC" -lt "$nargs" ]; then
-        echo "usage: $usage  (env: GPUS, GPUS_PER_NODE, CPUS_PER_TASK, SRUN_ARGS; PYTHON, default: the checkout's .venv/bin/python if any)" >&2
-        echo "error: expected at least $nargs arguments, got $SCRIPT_ARGC" >&2
+slurm_args() {
+    local usage="usage: $1  (env: GPUS, GPUS_PER_NODE, CPUS_PER_TASK, SRUN_ARGS; PYTHON, default: the checkout's .venv/bin/python if any)"
+    local nargs=$2
+    shift 2
+    if [ "${1:-}" = -h ] || [ "${1:-}" = --help ]; then
+        echo "$usage"
+        exit 0
+    fi
+    if [ $# -lt "$nargs" ]; then
+        echo "$usage" >&2
+        echo "error: expected at least $nargs arguments, got $#" >&2
         exit 2
     fi
+}
+
+slurm_need_file() {
+    if [ ! -f "$2" ]; then
+        echo "error: $1 not found: $2 (from $(pwd))" >&2
+        exit 2
+    fi
+}
+
+slurm_launch() {
+    local tool=$1
+    shift
     local partition=$1 job=$2
     shift 2
     GPUS=${GPUS:-8}

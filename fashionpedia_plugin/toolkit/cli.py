@@ -8,6 +8,7 @@ Importing this module installs the one warning filter of the tools: mmengine 0.1
 ``pkg_resources``, whose deprecation warning setuptools >= 67 prints several times per run
 (the install pins setuptools < 81, where it still exists). Nothing else is hidden.
 """
+import argparse
 import os
 import os.path as osp
 import shutil
@@ -41,6 +42,22 @@ def run_cli(main, argv=None):
         msg = str(e).strip() or e.__class__.__name__
         report_error(f'error: {msg}')
         return 2
+
+
+class ToolParser(argparse.ArgumentParser):
+    """argparse's parser, whose usage error under ``tools/dist_*.sh`` is the launcher's last
+    line like any other error (:func:`report_error`: once for all ranks, after the usage that
+    rank 0 prints) instead of every rank's usage above torchrun's "failed on rank 0"."""
+
+    def error(self, message):
+        from .dist_run import error_file
+        rank = os.environ.get('RANK', '0')
+        if error_file(rank) is None:
+            super().error(message)
+        if rank == '0':
+            self.print_usage(sys.stderr)
+        report_error(f'{self.prog}: error: {message}')
+        sys.exit(2)
 
 
 def output_file(path, endings=None):

@@ -6,7 +6,6 @@ one line before anything is built, ``tools/test.py --out x.json`` writes the off
 results format (``--attr-scores``: and the raw attribute scores), ``--attr-decoder`` replaces the
 attribute decoding.
 """
-import argparse
 import logging
 import os
 import os.path as osp
@@ -17,8 +16,9 @@ from collections import Counter
 from mmengine.runner import Runner
 
 from ..apis.checkpoint import load_checkpoint_file, trust_checkpoints
-from .cli import (CLIError, check_work_dir, common_args, data_args, data_root_arg, load_config,
-                  trust_checkpoint_arg)
+from .cli import (CLIError, ToolParser, check_work_dir, common_args, data_args, data_root_arg,
+                  load_config, trust_checkpoint_arg)
+from .resume import check_resume_weights, latest_in_work_dir
 from .schedule_scaling import describe, rescaled_options, resolve_schedule, world_size_from_env
 
 # Long blocks that mmengine's Runner logs at start: kept in the log file, not on the console.
@@ -136,7 +136,7 @@ def setup_common(cfg, args, config_path):
 
 
 def train_parser():
-    parser = argparse.ArgumentParser(description='Train a detector (mmdet flags)')
+    parser = ToolParser(description='Train a detector (mmdet flags)')
     parser.add_argument('config', help='train config file path')
     parser.add_argument('--amp', action='store_true', help='automatic mixed precision')
     parser.add_argument(
@@ -249,8 +249,11 @@ def build_train_runner(argv=None):
     for needed in ('CheckpointProvenanceHook', 'WeightsOnlyCheckpointHook'):
         if not any(h.get('type') == needed for h in hooks):
             hooks.append(dict(type=needed))
+    resume_note = None
     if args.resume == 'auto':
-        cfg.resume, cfg.load_from = True, None
+        # the work dir's own checkpoint, not mmengine's absolute path in last_checkpoint
+        latest, resume_note = latest_in_work_dir(cfg.work_dir)
+        cfg.resume, cfg.load_from = True, latest
     elif args.resume is not None:
         if not osp.isfile(args.resume):
             raise CLIError(f'checkpoint to resume from not found: {args.resume}')
@@ -258,7 +261,7 @@ def build_train_runner(argv=None):
     if cfg.get('load_from') and not cfg.get('resume'):
         if not osp.isfile(cfg.load_from):
             raise CLIError(f'load_from checkpoint not found: {cfg.load_from}')
-    first = resume_source(cfg) if cfg.get('resume') else cfg.get('load_from')
+    first = cfg.get('load_from')
     loaded = None
     if first and osp.isfile(first):  # opened once up front: a bad file fails in one line
         loaded = load_checkpoint_file(first)
@@ -272,6 +275,8 @@ def build_train_runner(argv=None):
             runner.logger.info(line)
     if args.auto_scale_lr and schedule['enable']:
         runner.logger.info('--auto-scale-lr: the lr is scaled with the schedule above')
+    if resume_note:
+        runner.logger.warning(resume_note)
     if args.resume == 'auto' and not first:  # mmengine then starts afresh, saying "None"
         runner.logger.warning(f'--resume: no checkpoint in {cfg.work_dir} (no last_checkpoint '
                               'file): this run starts from iteration 0')
@@ -280,29 +285,6 @@ def build_train_runner(argv=None):
     elif loaded is not None:
         check_resume_weights(runner, first, loaded)
     return runner
-
-
-def check_resume_weights(runner, checkpoint, loaded):
-    """``--resume`` continues the run that wrote ``checkpoint``: its weights must fit this
-    model exactly (mmengine would load what matches, then fail on the optimizer state with a
-    ``ValueError`` traceback, or train on with a half-loaded model)."""
-    from ..apis.checkpoint import CheckpointMismatchError, check_checkpoint
-    try:
-        check_checkpoint(runner.model, checkpoint, False, runner.logger, loaded)
-    except CheckpointMismatchError as e:
-        why = str(e).replace(' Pass --allow-partial to load it anyway.', '')
-        raise CheckpointMismatchError(
-            f'cannot resume: {why} --resume continues the run that wrote it (its config); to '
-            f'start a new run from its weights, use --cfg-options load_from={checkpoint} '
-            '(with --allow-partial for the weights that fit)') from None
-
-
-def resume_source(cfg):
-    """The checkpoint ``--resume`` will load: the one given, or the latest in work_dir."""
-    if cfg.get('load_from'):
-        return cfg.load_from
-    from mmengine.runner import find_latest_checkpoint
-    return find_latest_checkpoint(cfg.work_dir)
 
 
 def finish_distributed():
@@ -322,7 +304,7 @@ def train_main(argv=None):
 
 
 def test_parser():
-    parser = argparse.ArgumentParser(description='Test (and evaluate) a detector (mmdet flags)')
+    parser = ToolParser(description='Test (and evaluate) a detector (mmdet flags)')
     parser.add_argument('config', help='test config file path')
     parser.add_argument('checkpoint', help='checkpoint file')
     parser.add_argument(

@@ -5,6 +5,7 @@ Reads ``<work_dir>/<timestamp>/vis_data/scalars.json`` (one JSON per line; train
 ``<timestamp>/<timestamp>.log``. Unlike mmdet's ``analyze_logs.py``, iteration-based runs are
 plotted against iterations instead of collapsing into one epoch.
 """
+import difflib
 import glob
 import json
 import math
@@ -134,6 +135,15 @@ def _join(segments):
     return train, val, by_epoch
 
 
+def _validated(stamp_dir):
+    """Does the run's text log show a validation (``Iter(val)``/``Epoch(val)``)?"""
+    for log in glob.glob(osp.join(stamp_dir, '*.log')):
+        with open(log, errors='replace') as f:
+            if any('Iter(val)' in line or 'Epoch(val)' in line for line in f):
+                return True
+    return False
+
+
 def load_run(path, name=None):
     """``path``: a work_dir (its training runs joined in time order: the first run and every
     ``--resume``; test-only runs beside them are passed over), a timestamp dir, a scalars.json
@@ -146,7 +156,9 @@ def load_run(path, name=None):
         if not stamps:
             raise FileNotFoundError(f'{path}: no <timestamp>/vis_data/scalars.json or log inside')
         segments = [_split(_records(d)[1]) for d in stamps]
-        trained = [seg for seg in segments if seg[0]]
+        # a training run logged a train line, or (shorter than its logging interval) only its
+        # validation; a test run (tools/test.py) logs neither "(train)" nor "(val)"
+        trained = [seg for d, seg in zip(stamps, segments) if seg[0] or seg[1] and _validated(d)]
         if not trained:
             raise ValueError(f'{path}: none of its {len(stamps)} runs logged a training value')
         train, val, by_epoch = _join(trained)
@@ -166,6 +178,23 @@ def load_run(path, name=None):
             len(parts) - 1)
         name = parts[stamp_i - 1] if stamp_i > 0 else osp.basename(path)
     return Run(name, train, val, by_epoch, path)
+
+
+def check_keys(runs, keys):
+    """Every key of ``keys`` (``--keys``) must be logged by some run, exactly or as the last part
+    of a logged key; else a ValueError naming the close matches (a misspelt key would otherwise
+    drop its column and its panel without a word)."""
+    logged = sorted({k for r in runs for k in r.keys()})
+    names = sorted(set(logged) | {k.split('/')[-1] for k in logged})
+    missing = [k for k in keys or () if k not in names]
+    if not missing:
+        return
+    said = []
+    for k in missing:
+        near = difflib.get_close_matches(k, names, n=3, cutoff=0.6)
+        said.append(k + (f' (did you mean {" or ".join(near)}?)' if near else ''))
+    raise ValueError(f'--keys {", ".join(said)}: logged by none of the runs; logged: '
+                     f'{" ".join(logged)}')
 
 
 def smooth(ys, window):

@@ -302,6 +302,19 @@ def schedule_of(config_path):
     return '3x', ': the released one (the config name says none); --schedule to choose'
 
 
+def gpus_of(config_path):
+    """(GPUs, note) of mmdet's ``NxbM`` in a config's file name (``..._8xb8-lsj-1x_...``: 8 GPUs
+    x 8), or ``(None, '')``: the name says the GPU count the config is meant for, beside its
+    per-GPU batch."""
+    import os.path as osp
+    import re
+    m = re.search(r'(?:^|[_-])(\d+)xb(\d+)(?:[_-]|\.py$)', osp.basename(config_path))
+    if not m:
+        return None, ''
+    return int(m.group(1)), f'; {m.group(1)} GPUs: from the config name ({m.group(0).strip("_-")}' \
+        '), its schedule rescaled as tools/train.py does; --gpus to choose'
+
+
 def intended_gpus(cfg):
     """The number of GPUs a config is written for: ``auto_scale_lr.base_batch_size`` (the total
     batch its lr is set for) / ``batch_size`` (per GPU)."""

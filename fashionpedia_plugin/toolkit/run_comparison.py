@@ -65,7 +65,8 @@ def compare_runs(run_a,
                  predictions=None,
                  num_resamples=1000,
                  seed=0):
-    """Write the report to ``out`` (its curves beside it); returns the bootstrap per IoU type."""
+    """Write the report to ``out`` (its curves beside it); returns the bootstrap per IoU type.
+    ``predictions``: per run, ``{'segm': path}`` or None (found in its work dir)."""
     from ..evaluation.functional.bootstrap import HEADLINE, HEADLINE_NAMES, verdict
     from .offline_eval import bootstrap_files, format_bootstrap
     names = names or [osp.basename(osp.normpath(r)) for r in (run_a, run_b)]
@@ -77,7 +78,7 @@ def compare_runs(run_a,
         if path is None:
             raise ComparisonError(f'{run}: no dumped config (<timestamp>/vis_data/config.py)')
         cfgs.append((read_dumped_config(path), path))
-    preds = predictions or [find_predictions(r) for r in (run_a, run_b)]
+    preds = [p or find_predictions(r) for p, r in zip(predictions or (None, None), (run_a, run_b))]
     iou_types = [t for t in ('segm', 'bbox') if t in preds[0] and t in preds[1]]
     if not iou_types:
         raise ComparisonError(

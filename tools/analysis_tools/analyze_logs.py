@@ -23,8 +23,8 @@ import os.path as osp
 import sys
 
 from fashionpedia_plugin.toolkit.cli import run_cli
-from fashionpedia_plugin.toolkit.log_analysis import (DEFAULT_KEYS, group_table, load_run,
-                                                      plot_runs, summarize, summary_table,
+from fashionpedia_plugin.toolkit.log_analysis import (DEFAULT_KEYS, check_keys, group_table,
+                                                      load_run, plot_runs, summarize, summary_table,
                                                       trend_warnings)
 from fashionpedia_plugin.toolkit.run_configs import group_by_config
 
@@ -50,6 +50,7 @@ def main(argv=None):
         p.error('--names needs one name per run')
     try:
         runs = [load_run(r, a.names[i] if a.names else None) for i, r in enumerate(a.runs)]
+        check_keys(runs, a.keys)
     except ValueError as e:
         print(f'error: {e}', file=sys.stderr)
         return 2

@@ -7,7 +7,8 @@ intervals, paired differences with intervals and a verdict per metric.
 
 RUN_A/RUN_B: work dirs. The predictions are those each run's final evaluation wrote in its work
 dir (val_evaluator.outfile_prefix: <prefix>.segm.json/.bbox.json, or predictions.json), or
---pred-a/--pred-b (segm); the annotation file is RUN_A's val_evaluator.ann_file, or --ann-file.
+--pred-a/--pred-b (segm; either alone, the other run's are found); the annotation file is
+RUN_A's val_evaluator.ann_file, or --ann-file.
 The report goes to --out (default work_dirs/compare/<A>_vs_<B>.md, with the two names), the
 curves beside it (<report>_curves.png).
 """
@@ -28,13 +29,14 @@ def main(argv=None):
     p.add_argument('--names', nargs=2, help='names of the two runs (default: folder names)')
     p.add_argument('--ann-file', help="default: RUN_A's val_evaluator.ann_file")
     p.add_argument('--pred-a', help="RUN_A's segm predictions (default: found in its work dir)")
-    p.add_argument('--pred-b', help="RUN_B's segm predictions")
+    p.add_argument('--pred-b', help="RUN_B's segm predictions (default: found in its work dir)")
     p.add_argument('--bootstrap', type=int, default=1000, help='resamples (default %(default)s)')
     p.add_argument('--seed', type=int, default=0)
     a = p.parse_args(argv)
-    if bool(a.pred_a) != bool(a.pred_b):
-        raise CLIError('give both --pred-a and --pred-b, or neither')
-    preds = [{'segm': a.pred_a}, {'segm': a.pred_b}] if a.pred_a else None
+    for flag, path in (('--pred-a', a.pred_a), ('--pred-b', a.pred_b)):
+        if path and not osp.isfile(path):
+            raise CLIError(f'{flag} {path}: not found')
+    preds = [{'segm': p} if p else None for p in (a.pred_a, a.pred_b)]
     if a.out is None:  # under work_dirs/ (git-ignored), never the current folder
         names = a.names or [osp.basename(osp.normpath(r)) for r in (a.run_a, a.run_b)]
         a.out = osp.join('work_dirs', 'compare', f'{names[0]}_vs_{names[1]}.md')

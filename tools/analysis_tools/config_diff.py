@@ -15,9 +15,9 @@ from): norms, frozen stages, FPN levels, anchors, RoI level mapping, heads, loss
 and its scope, warm-up, lr per image, schedule length and drops in images seen (against the
 official --schedule: by default the one the config's name says, lsj-1x -> 1x, else 3x), input
 size and jitter, RoI sampling, test thresholds, attribute target. --gpus: GPUs of the run
-(total batch = batch_size x gpus; default: the batch the config's lr is written for,
-auto_scale_lr.base_batch_size). Exit code 0, also with deviations; 1 with --strict when
-something deviates beyond the documented deviations.
+(total batch = batch_size x gpus; default: the N of mmdet's NxbM in the config's name, else
+the batch the config's lr is written for, auto_scale_lr.base_batch_size). Exit code 0, also
+with deviations; 1 with --strict when something deviates beyond the documented deviations.
 """
 import argparse
 import json
@@ -44,8 +44,8 @@ def main(argv=None):
         '--gpus',
         type=int,
         help='GPUs of the compared run, its schedule rescaled as tools/train.py does (--recipe; '
-        'default: auto_scale_lr.base_batch_size / batch_size, the total batch the config is '
-        'written for)')
+        'default: N of NxbM in the config name, else auto_scale_lr.base_batch_size / batch_size, '
+        'the total batch the config is written for)')
     p.add_argument(
         '--strict',
         '--fail-on-deviation',
@@ -55,13 +55,14 @@ def main(argv=None):
     if a.recipe:
         if len(a.configs) != 1:
             p.error('--recipe takes exactly one config')
-        from fashionpedia_plugin.toolkit.recipe_check import check, format_check
+        from fashionpedia_plugin.toolkit.recipe_check import check, format_check, gpus_of
         cfg = load_config(a.configs[0], a.cfg_options)
         schedule, why = (a.schedule, '') if a.schedule else schedule_of(a.configs[0])
-        if a.gpus:  # the schedule tools/train.py would run on that many processes
+        gpus, gpus_why = (a.gpus, '') if a.gpus else gpus_of(a.configs[0])
+        if gpus:  # the schedule tools/train.py would run on that many processes
             from fashionpedia_plugin.toolkit.schedule_scaling import resolve_schedule
-            resolve_schedule(cfg, a.gpus)
-        rows = check(cfg, schedule=schedule, gpus=a.gpus)
+            resolve_schedule(cfg, gpus)
+        rows = check(cfg, schedule=schedule, gpus=gpus)
         if a.json:
             print(
                 json.dumps([
@@ -71,7 +72,8 @@ def main(argv=None):
                            indent=1,
                            default=str))
         else:
-            print(f'{a.configs[0]} vs the official recipe (R50-FPN, {schedule} schedule{why})\n')
+            print(f'{a.configs[0]} vs the official recipe (R50-FPN, {schedule} schedule{why}'
+                  f'{gpus_why})\n')
             print(format_check(rows))
         return 1 if a.strict and any(r[3] == 'deviates' for r in rows) else 0
     if len(a.configs) < 2:

@@ -12,6 +12,7 @@ from ... import taxonomy
 from ...datasets.validation import FashionpediaDataError
 from ..functional import STAT_NAMES, FashionpediaEval, HotcocoGT, check_backend, coco_stats
 from ..functional.fp_columns import load_results
+from ..functional.fp_kernels import compiled_on_disk
 
 HEADLINE_KEYS = ('AP', 'AP_IOU50_F150', 'AP_IOU75_F175', 'AP_F150', 'AP_F175', 'APo', 'APp')
 
@@ -155,6 +156,9 @@ class FashionpediaMetric(CocoMetric):
             raise RuntimeError(f'{len(img_ids) - len(set(img_ids))} duplicated images in the '
                                'gathered evaluation results')
         logger.info(f'FashionpediaMetric: evaluated {len(img_ids)} images')
+        if not self.format_only and not compiled_on_disk():
+            logger.info('FashionpediaMetric: compiling the evaluation kernels first (numba, once '
+                        'after an install, about half a minute on 2 CPU cores; cached on disk)')
         t_start = time.perf_counter()
         self._category_ids()  # by official id, before CocoMetric would map by name
         fast = self.coco_backend != 'pycocotools' and not (self.classwise or self.use_mp_eval

@@ -1,0 +1,73 @@
+"""Which checkpoint ``tools/train.py --resume`` continues from, and whether it fits this run.
+
+mmengine's bare ``--resume`` reads ``work_dir/last_checkpoint``, which holds the *absolute*
+path CheckpointHook wrote: a work dir copied to another machine or folder resumes from the
+original folder (or from nothing, if that is gone), and a moved one fails with a traceback
+although ``iter_N.pth`` lies beside ``last_checkpoint``. Here the work dir's own checkpoints
+come first (our choice, what a user who copied the folder means): the file ``last_checkpoint``
+names if it is in the work dir; else the work dir's file of that name; else the work dir's
+newest ``iter_N.pth``/``epoch_N.pth`` (mmengine's default ``filename_tmpl``); each way but the
+first is said in the log.
+"""
+import os
+import os.path as osp
+import re
+
+from ..apis.checkpoint import CheckpointMismatchError, check_checkpoint
+from .cli import CLIError
+
+CHECKPOINT_NAME = re.compile(r'^(iter|epoch)_(\d+)\.pth$')
+
+
+def newest_checkpoint(work_dir):
+    """The work dir's ``iter_N.pth`` (or ``epoch_N.pth``) of the largest N, or None."""
+    found = []
+    for name in os.listdir(work_dir) if osp.isdir(work_dir) else ():
+        m = CHECKPOINT_NAME.match(name)
+        if m and osp.isfile(osp.join(work_dir, name)):
+            found.append((m.group(1) == 'iter', int(m.group(2)), name))
+    return osp.join(work_dir, max(found)[2]) if found else None
+
+
+def latest_in_work_dir(work_dir):
+    """``(checkpoint or None, note or None)`` for a bare ``--resume`` in ``work_dir``; the note
+    is a log line saying why it is not the path in ``last_checkpoint``."""
+    work_dir = osp.abspath(work_dir)
+    record = osp.join(work_dir, 'last_checkpoint')
+    newest = newest_checkpoint(work_dir)
+    if not osp.isfile(record):
+        if newest is None:
+            return None, None
+        return newest, (f'--resume: {work_dir} has no last_checkpoint file; resuming from its '
+                        f'newest checkpoint {osp.basename(newest)}')
+    with open(record) as f:
+        named = f.read().strip()
+    if named and osp.isfile(named) and osp.dirname(osp.realpath(named)) == osp.realpath(work_dir):
+        return named, None
+    local = osp.join(work_dir, osp.basename(named)) if named else None
+    where = 'outside the work dir' if named and osp.isfile(named) else 'not found'
+    if local and osp.isfile(local):
+        return local, (f'--resume: last_checkpoint names {named} ({where}: the work dir was '
+                       f'copied or moved); resuming from the work dir\'s {osp.basename(local)}')
+    if newest is not None:
+        return newest, (f'--resume: last_checkpoint names {named} ({where}); resuming from the '
+                        f'work dir\'s newest checkpoint {osp.basename(newest)}')
+    if named and osp.isfile(named):
+        return named, (f'--resume: {work_dir} holds no checkpoint; resuming from {named}, '
+                       'which its last_checkpoint names')
+    raise CLIError(f'cannot resume: {record} names {named or "nothing"}, which does not exist, '
+                   f'and {work_dir} holds no iter_N.pth; give the checkpoint (--resume FILE)')
+
+
+def check_resume_weights(runner, checkpoint, loaded):
+    """``--resume`` continues the run that wrote ``checkpoint``: its weights must fit this
+    model exactly (mmengine would load what matches, then fail on the optimizer state with a
+    ``ValueError`` traceback, or train on with a half-loaded model)."""
+    try:
+        check_checkpoint(runner.model, checkpoint, False, runner.logger, loaded)
+    except CheckpointMismatchError as e:
+        why = str(e).replace(' Pass --allow-partial to load it anyway.', '')
+        raise CheckpointMismatchError(
+            f'cannot resume: {why} --resume continues the run that wrote it (its config); to '
+            f'start a new run from its weights, use --cfg-options load_from={checkpoint} '
+            '(with --allow-partial for the weights that fit)') from None
