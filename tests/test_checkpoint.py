@@ -100,3 +100,21 @@ def test_resume_from_another_models_checkpoint_stops_in_one_line(trained, synthe
     assert err[-1].startswith(f'error: cannot resume: checkpoint {ckpt} has an attribute head')
     assert f'use --cfg-options load_from={ckpt}' in err[-1]
     assert 'Iter(train)' not in res.stdout
+
+
+def test_bare_resume_with_nothing_to_resume_keeps_the_configs_load_from(trained, synthetic_root,
+                                                                        tmp_path):
+    """A job script that always passes ``--resume``: at its first launch the work dir is empty,
+    and mmdet's tool would drop the config's ``load_from`` (the run starting from scratch); here
+    it is loaded as without ``--resume`` (its weights checked), and the log says so."""
+    from fashionpedia_plugin.toolkit.launch import build_train_runner
+    ckpt = osp.join(trained[0], 'iter_2.pth')
+    work = str(tmp_path / 'fresh')
+    runner = build_train_runner([
+        DEMO_CONFIG, '--work-dir', work, '--resume', '--cfg-options',
+        *tiny_cfg_options(synthetic_root, work), f'load_from={ckpt}'
+    ])
+    assert not runner._resume and runner._load_from == ckpt
+    log = open(runner.logger.log_file).read()
+    assert f'--resume: no checkpoint in {work} (no last_checkpoint file): this run starts from ' \
+        f'iteration 0, from the config\'s load_from {ckpt}' in log

@@ -69,7 +69,9 @@ def test_one_prediction_file_given_the_other_found(tmp_path):
     res = tool_in_process(COMPARE, a, b, '--pred-b', moved, '--out', tmp_path / 'x.md',
                           '--bootstrap', '20')
     assert res.returncode == 0, res.stderr[-2000:]
-    assert '- segm AP IoU+F1: improved better: +' in (tmp_path / 'x.md').read_text()
+    text = (tmp_path / 'x.md').read_text()
+    assert '- segm AP IoU+F1: improved better: +' in text
+    assert f'predictions base: `{a / "predictions.segm.json"}`, improved: `{moved}`.' in text
     res = tool_in_process(COMPARE, a, b, '--pred-a', tmp_path / 'nope.json')
     assert res.returncode == 2
     assert res.stderr.strip().splitlines()[-1] == f'error: --pred-a {tmp_path}/nope.json: not found'

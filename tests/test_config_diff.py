@@ -126,11 +126,13 @@ def test_recipe_check_of_the_8xb8_config_reads_its_gpus_from_the_name():
     from fashionpedia_plugin.toolkit.recipe_check import gpus_of
     assert gpus_of('attr-mask-rcnn_r50_fpn_8xb8-lsj-1x_fashionpedia.py')[0] == 8
     assert gpus_of('attr-mask-rcnn_r50_fpn_lsj-1x_fashionpedia.py') == (None, '')
+    assert gpus_of('x_1xb2.py')[1].startswith('; 1 GPU: from the config name (1xb2), ')
     big = osp.join(REPO, 'configs', 'attr-mask-rcnn',
                    'attr-mask-rcnn_r50_fpn_8xb8-lsj-1x_fashionpedia.py')
     res = tool(osp.join(TOOLS, 'analysis_tools', 'config_diff.py'), big, '--recipe')
     assert '1x schedule: from the config name; --schedule to choose; 8 GPUs: from the config ' \
-        'name (8xb8), its schedule rescaled as tools/train.py does; --gpus to choose)' in res.stdout
+        'name (8xb8), its schedule resolved for that total batch as tools/train.py does; ' \
+        '--gpus to choose)' in res.stdout
     _, rows = _recipe(big)
     assert rows['total batch']['ours'] == 64 and rows['total batch']['status'] == 'match'
     assert {r['status'] for r in rows.values()} <= {'match', 'n/a'}, rows

@@ -9,15 +9,23 @@ import shutil
 import pytest
 from conftest import DEMO_CONFIG, tiny_cfg_options, tool
 
-from fashionpedia_plugin.engine.hooks.checkpoint_provenance_hook import (ScheduleMismatchError,
-                                                                         check_resumed_schedule)
+from fashionpedia_plugin.engine.hooks.resume_checks import (ScheduleMismatchError,
+                                                            check_resumed_schedule)
 from fashionpedia_plugin.toolkit.cli import CLIError
 from fashionpedia_plugin.toolkit.resume import latest_in_work_dir
 
 
-def schedule(enable, total=2, world_size=1, max_iters=2, lr=0.01, milestones=(440, ), warmup=50):
+def schedule(enable,
+             total=2,
+             world_size=1,
+             max_iters=2,
+             lr=0.01,
+             milestones=(440, ),
+             warmup=50,
+             factor=1.0):
     return dict(
         enable=enable,
+        factor=factor,
         world_size=world_size,
         batch_per_process=total // world_size,
         total_batch=total,
@@ -29,7 +37,7 @@ def schedule(enable, total=2, world_size=1, max_iters=2, lr=0.01, milestones=(44
 
 def test_a_kept_schedule_resumed_rescaled_is_refused_and_the_other_way():
     kept = schedule(False)
-    rescaled = schedule(True, max_iters=4, lr=0.005, milestones=[880], warmup=100)
+    rescaled = schedule(True, max_iters=4, lr=0.005, milestones=[880], warmup=100, factor=0.5)
     with pytest.raises(ScheduleMismatchError) as e:
         check_resumed_schedule(kept, dict(rescaled))
     assert str(e.value) == (
@@ -40,8 +48,14 @@ def test_a_kept_schedule_resumed_rescaled_is_refused_and_the_other_way():
         'trained: add --keep-schedule')
     with pytest.raises(ScheduleMismatchError, match='drop --keep-schedule'):
         check_resumed_schedule(rescaled, dict(kept))
-    # at the config's reference batch both ways resolve the same values: nothing to refuse
-    assert check_resumed_schedule(schedule(False), schedule(True)) == []
+    # at the config's reference batch (factor 1) both count in the same units: a longer run
+    # without the flag is a plain resume
+    assert check_resumed_schedule(schedule(False), schedule(True, max_iters=6)) == []
+    # a record of an older checkpoint without the keys: not checked, said
+    assert check_resumed_schedule({'total_batch': 2}, schedule(True)) == [
+        'the checkpoint\'s schedule record lacks enable, world_size, batch_per_process, factor, '
+        'lr, max_iters, milestones, warmup_iters: its schedule was not compared with this run\'s'
+    ]
 
 
 def test_another_total_batch_refused_unless_both_keep_the_schedule():
@@ -50,6 +64,14 @@ def test_another_total_batch_refused_unless_both_keep_the_schedule():
     assert str(e.value).endswith('Keep the total batch (--cfg-options train_dataloader.batch_size='
                                  '4 with --keep-schedule, as the checkpoint\'s run), or resume on '
                                  '2 processes with --keep-schedule, as the checkpoint\'s run')
+    # rescaled then (total 8 of 16), kept now at 16: the ways say to drop the flag as well
+    with pytest.raises(ScheduleMismatchError) as e:
+        check_resumed_schedule(
+            schedule(True, total=8, world_size=4, factor=0.5),
+            schedule(False, total=16, world_size=8))
+    assert str(e.value).endswith('Keep the total batch (--cfg-options train_dataloader.batch_size='
+                                 '1 without --keep-schedule, as the checkpoint\'s run), or resume '
+                                 'on 4 processes without --keep-schedule, as the checkpoint\'s run')
     lines = check_resumed_schedule(schedule(False, total=4, world_size=2), schedule(False))
     assert lines == [
         'resuming at total batch 2 a checkpoint trained at total batch 4, both with the schedule '
@@ -69,6 +91,55 @@ def test_a_changed_lr_schedule_is_said_and_recorded_as_restored():
     assert now['milestones'] == [1] and now['max_iters'] == 6  # the next checkpoint's record
     # a longer run (more max_iters) alone is a plain resume
     assert check_resumed_schedule(schedule(True), schedule(True, max_iters=6)) == []
+
+
+def test_epoch_based_batch_change_is_said_in_epochs():
+    epochs = dict(schedule(False, total=4, world_size=2), max_iters=None)
+    lines = check_resumed_schedule(epochs, dict(schedule(False), max_iters=None))
+    assert lines == [
+        'resuming at total batch 2 a checkpoint trained at total batch 4 (epoch-based, schedule '
+        'kept as written): epochs and lr drops continue as counted, at 2x the lr per image'
+    ]
+
+
+def test_best_and_last_paths_outside_the_run_are_moved_in_or_forgotten(tmp_path):
+    """mmengine restores ``runtime_info['best_ckpt*']`` as absolute paths and removes that file
+    at the next better score: for a copied work dir (or --resume /other/iter_N.pth) that is the
+    other folder's best checkpoint."""
+    from fashionpedia_plugin.engine.hooks.resume_checks import relocate_checkpoint_paths
+    other, mine = tmp_path / 'other', tmp_path / 'mine'
+    _touch(
+        str(other / 'best_segm_iter_2.pth'), str(other / 'best_bbox_iter_2.pth'),
+        str(other / 'iter_2.pth'), str(mine / 'best_segm_iter_2.pth'), str(mine / 'iter_9.pth'))
+    info = {
+        'best_ckpt_segm': str(other / 'best_segm_iter_2.pth'),
+        'best_ckpt_bbox': str(other / 'best_bbox_iter_2.pth'),
+        'last_ckpt': str(other / 'iter_2.pth'),
+        'best_score_segm': 0.3,
+        'keep_ckpt_ids': [2],
+    }
+    ckpt = {'message_hub': {'runtime_info': dict(info)}}
+    lines = relocate_checkpoint_paths(ckpt, str(mine))
+    got = ckpt['message_hub']['runtime_info']
+    assert got['best_ckpt_segm'] == str(mine / 'best_segm_iter_2.pth')  # its copy here
+    assert 'best_ckpt_bbox' not in got and 'last_ckpt' not in got  # no copy: never removed
+    assert got['best_score_segm'] == 0.3 and got['keep_ckpt_ids'] == [2]
+    assert len(lines) == 3 and 'the original is never removed by this run' in lines[0]
+    # inside the run's folder, or remote: untouched
+    ckpt = {'message_hub': {'runtime_info': {'best_ckpt': str(mine / 'best_segm_iter_2.pth')}}}
+    assert relocate_checkpoint_paths(ckpt, str(mine)) == []
+    ckpt = {'message_hub': {'runtime_info': {'best_ckpt': 's3://b/run/best.pth'}}}
+    assert relocate_checkpoint_paths(ckpt, str(mine)) == []
+
+
+def test_ranks_must_start_from_the_same_iteration():
+    from fashionpedia_plugin.engine.hooks.resume_checks import check_same_start
+    check_same_start([200, 200])
+    with pytest.raises(
+            ScheduleMismatchError,
+            match=r'\(rank 0: 200, rank 1: 0\): each rank reads '
+            'the checkpoint from its own work dir'):
+        check_same_start([200, 0])
 
 
 def _touch(*paths):
@@ -106,8 +177,23 @@ def test_bare_resume_picks_the_work_dirs_own_checkpoint(tmp_path):
     with pytest.raises(
             CLIError,
             match='names .*iter_8.pth, which does not exist, and .* holds no '
-            r'iter_N.pth; give the checkpoint \(--resume FILE\)'):
+            r'iter_N.pth or epoch_N.pth; give the checkpoint \(--resume FILE\)'):
         latest_in_work_dir(work)
+    # an empty last_checkpoint file says so; a remote path is mmengine's, as it is
+    open(osp.join(work, 'last_checkpoint'), 'w').close()
+    with pytest.raises(CLIError, match=r'names nothing \(an empty file\), which does not exist'):
+        latest_in_work_dir(work)
+    with open(osp.join(work, 'last_checkpoint'), 'w') as f:
+        f.write('s3://bucket/run/iter_8.pth')
+    assert latest_in_work_dir(work) == ('s3://bucket/run/iter_8.pth', None)
+    # default_hooks.checkpoint.out_dir=/ckpts: the checkpoints are in /ckpts/<work dir's name>
+    from fashionpedia_plugin.engine.hooks.resume_checks import checkpoint_dir
+    ckpts = checkpoint_dir(work, str(tmp_path / 'ckpts'))
+    assert ckpts == str(tmp_path / 'ckpts' / 'work')
+    _touch(osp.join(ckpts, 'iter_6.pth'))
+    with open(osp.join(work, 'last_checkpoint'), 'w') as f:
+        f.write(osp.join(ckpts, 'iter_6.pth'))
+    assert latest_in_work_dir(work, ckpts) == (osp.join(ckpts, 'iter_6.pth'), None)
 
 
 @pytest.mark.slow
@@ -128,12 +214,17 @@ def test_moved_work_dir_resumes_and_a_flag_mismatch_stops(synthetic_root, tmp_pa
         'work dir was copied or moved); resuming from the work dir\'s iter_2.pth' in log, \
         log[-3000:]
     assert 'resumed epoch: 0, iter: 2' in log
+    # the best checkpoint's path restored with the message hub is the moved one's copy
+    assert f'is outside this run\'s checkpoint folder; using its copy {moved}' in log
     assert 'the lr schedule continues as the checkpoint has it (mmengine restores the ' \
         'optimizer\'s lr and the schedulers\' state): milestones [1] (this run\'s config: ' \
         '[3])' in log
     assert osp.isfile(osp.join(moved, 'iter_3.pth'))
     with open(osp.join(moved, 'last_checkpoint')) as f:
         assert f.read().strip() == osp.join(moved, 'iter_3.pth')
+    # the checkpoint found is the runner's, not pinned in the config the run dumped
+    dumped = sorted(glob.glob(osp.join(moved, '2*', 'vis_data', 'config.py')))[-1]
+    assert "load_from = None" in open(dumped).read() and 'resume = True' in open(dumped).read()
     # iteration 3 ran after the checkpoint's drop at 1: lr 0.02 x warm-up (0.01 + 0.99 x 2 / 50)
     # x 0.1 ~ 1e-4; with the config's drop at 3 it would be 10x that
     lrs = {}

@@ -15,7 +15,8 @@ from collections import Counter
 
 from mmengine.runner import Runner
 
-from ..apis.checkpoint import load_checkpoint_file, trust_checkpoints
+from ..apis.checkpoint import CheckpointLoadError, load_checkpoint_file, trust_checkpoints
+from ..engine.hooks.resume_checks import checkpoint_dir
 from .cli import (CLIError, ToolParser, check_work_dir, common_args, data_args, data_root_arg,
                   load_config, trust_checkpoint_arg)
 from .resume import check_resume_weights, latest_in_work_dir
@@ -249,22 +250,35 @@ def build_train_runner(argv=None):
     for needed in ('CheckpointProvenanceHook', 'WeightsOnlyCheckpointHook'):
         if not any(h.get('type') == needed for h in hooks):
             hooks.append(dict(type=needed))
-    resume_note = None
-    if args.resume == 'auto':
-        # the work dir's own checkpoint, not mmengine's absolute path in last_checkpoint
-        latest, resume_note = latest_in_work_dir(cfg.work_dir)
-        cfg.resume, cfg.load_from = True, latest
-    elif args.resume is not None:
+    resume_note, found = None, None
+    if args.resume not in (None, 'auto'):
         if not osp.isfile(args.resume):
             raise CLIError(f'checkpoint to resume from not found: {args.resume}')
         cfg.resume, cfg.load_from = True, args.resume
+    elif args.resume == 'auto' or cfg.get('resume') and not cfg.get('load_from'):
+        # bare --resume (or resume=True in the config): the run's own checkpoint, not the
+        # absolute path in last_checkpoint; handed to the runner below, so that the config it
+        # dumps does not pin it (a rerun of that config resumes from its newest, as mmengine)
+        ckpt_hook = (cfg.get('default_hooks') or {}).get('checkpoint') or {}
+        found, resume_note = latest_in_work_dir(
+            cfg.work_dir, checkpoint_dir(osp.abspath(cfg.work_dir), ckpt_hook.get('out_dir')))
+        # nothing to resume yet (the first launch of a job that always passes --resume): the
+        # config's load_from (pretrained weights) is loaded as without --resume, not dropped
+        cfg.resume = bool(found) or not (args.resume == 'auto' and cfg.get('load_from'))
+        if cfg.resume:
+            cfg.load_from = None
     if cfg.get('load_from') and not cfg.get('resume'):
         if not osp.isfile(cfg.load_from):
             raise CLIError(f'load_from checkpoint not found: {cfg.load_from}')
-    first = cfg.get('load_from')
+    first = found or cfg.get('load_from')
     loaded = None
     if first and osp.isfile(first):  # opened once up front: a bad file fails in one line
-        loaded = load_checkpoint_file(first)
+        try:
+            loaded = load_checkpoint_file(first)
+        except CheckpointLoadError as e:
+            if resume_note is None:
+                raise
+            raise CheckpointLoadError(f'{e} ({resume_note})') from None
     runner = build_runner(cfg)
     lines = describe(schedule, args.keep_schedule)
     lines += [rescaled_options(schedule, args.cfg_options)] if args.cfg_options else []
@@ -277,9 +291,12 @@ def build_train_runner(argv=None):
         runner.logger.info('--auto-scale-lr: the lr is scaled with the schedule above')
     if resume_note:
         runner.logger.warning(resume_note)
-    if args.resume == 'auto' and not first:  # mmengine then starts afresh, saying "None"
+    if found:
+        runner._load_from = found  # Runner.load_or_resume resumes from it
+    if args.resume == 'auto' and not found:  # mmengine would start afresh, saying "None"
+        start = f', from the config\'s load_from {cfg.load_from}' if cfg.get('load_from') else ''
         runner.logger.warning(f'--resume: no checkpoint in {cfg.work_dir} (no last_checkpoint '
-                              'file): this run starts from iteration 0')
+                              f'file): this run starts from iteration 0{start}')
     if cfg.get('load_from') and not cfg.get('resume'):
         check_loaded_weights(runner, cfg.load_from, args.allow_partial, loaded)
     elif loaded is not None:

@@ -193,8 +193,8 @@ def check_keys(runs, keys):
     for k in missing:
         near = difflib.get_close_matches(k, names, n=3, cutoff=0.6)
         said.append(k + (f' (did you mean {" or ".join(near)}?)' if near else ''))
-    raise ValueError(f'--keys {", ".join(said)}: logged by none of the runs; logged: '
-                     f'{" ".join(logged)}')
+    shown = ' '.join(logged[:40]) + (f' ... ({len(logged) - 40} more)' if len(logged) > 40 else '')
+    raise ValueError(f'--keys {", ".join(said)}: logged by none of the runs; logged: {shown}')
 
 
 def smooth(ys, window):

@@ -9,6 +9,7 @@ says nothing, or the config has no such part).
 import json
 import math
 import os.path as osp
+import re
 
 RECIPE_FILE = osp.join(osp.dirname(__file__), 'official_recipe.json')
 TRAIN_IMAGES = 45623  # Fashionpedia train2020, for epochs
@@ -294,8 +295,6 @@ SCHEDULES = ('1x', '2x', '3x', '6x')  # the schedules of official_recipe.json
 def schedule_of(config_path):
     """(schedule, note) the recipe check compares a config with: the one its file name says
     (``..._lsj-1x_...`` -> 1x; mmdet's naming), else 3x (the released R50 yaml)."""
-    import os.path as osp
-    import re
     m = re.search(r'(?:^|[_-])(\d+x)(?:[_-]|\.py$)', osp.basename(config_path))
     if m and m.group(1) in SCHEDULES:
         return m.group(1), ': from the config name; --schedule to choose'
@@ -306,13 +305,13 @@ def gpus_of(config_path):
     """(GPUs, note) of mmdet's ``NxbM`` in a config's file name (``..._8xb8-lsj-1x_...``: 8 GPUs
     x 8), or ``(None, '')``: the name says the GPU count the config is meant for, beside its
     per-GPU batch."""
-    import os.path as osp
-    import re
-    m = re.search(r'(?:^|[_-])(\d+)xb(\d+)(?:[_-]|\.py$)', osp.basename(config_path))
+    m = re.search(r'(?:^|[_-])(\d+)xb(\d+)(?=[_-]|\.py$)', osp.basename(config_path))
     if not m:
         return None, ''
-    return int(m.group(1)), f'; {m.group(1)} GPUs: from the config name ({m.group(0).strip("_-")}' \
-        '), its schedule rescaled as tools/train.py does; --gpus to choose'
+    n = int(m.group(1))
+    return n, (f'; {n} GPU{"s" if n != 1 else ""}: from the config name ({n}xb{m.group(2)}), '
+               'its schedule resolved for that total batch as tools/train.py does; --gpus to '
+               'choose')
 
 
 def intended_gpus(cfg):

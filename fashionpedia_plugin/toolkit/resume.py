@@ -20,7 +20,8 @@ CHECKPOINT_NAME = re.compile(r'^(iter|epoch)_(\d+)\.pth$')
 
 
 def newest_checkpoint(work_dir):
-    """The work dir's ``iter_N.pth`` (or ``epoch_N.pth``) of the largest N, or None."""
+    """The folder's ``iter_N.pth`` of the largest N, else its ``epoch_N.pth`` of the largest N
+    (a folder holding both changed its loop type: our choice), or None."""
     found = []
     for name in os.listdir(work_dir) if osp.isdir(work_dir) else ():
         m = CHECKPOINT_NAME.match(name)
@@ -29,12 +30,15 @@ def newest_checkpoint(work_dir):
     return osp.join(work_dir, max(found)[2]) if found else None
 
 
-def latest_in_work_dir(work_dir):
-    """``(checkpoint or None, note or None)`` for a bare ``--resume`` in ``work_dir``; the note
-    is a log line saying why it is not the path in ``last_checkpoint``."""
+def latest_in_work_dir(work_dir, ckpt_dir=None):
+    """``(checkpoint or None, note or None)`` for a bare ``--resume`` in ``work_dir``, whose
+    checkpoints are in ``ckpt_dir`` (default: the work dir; :func:`.checkpoint_dir` when
+    ``default_hooks.checkpoint.out_dir`` is set); the note is a log line saying why it is not
+    the path in ``last_checkpoint``. A remote path there (``s3://...``) is used as it is."""
     work_dir = osp.abspath(work_dir)
+    ckpt_dir = work_dir if ckpt_dir is None or '://' in ckpt_dir else osp.abspath(ckpt_dir)
     record = osp.join(work_dir, 'last_checkpoint')
-    newest = newest_checkpoint(work_dir)
+    newest = newest_checkpoint(ckpt_dir)
     if not osp.isfile(record):
         if newest is None:
             return None, None
@@ -42,21 +46,30 @@ def latest_in_work_dir(work_dir):
                         f'newest checkpoint {osp.basename(newest)}')
     with open(record) as f:
         named = f.read().strip()
-    if named and osp.isfile(named) and osp.dirname(osp.realpath(named)) == osp.realpath(work_dir):
+    if '://' in named or named and osp.isfile(named) and _in(named, ckpt_dir):
         return named, None
-    local = osp.join(work_dir, osp.basename(named)) if named else None
+    said = named or 'nothing (an empty file)'
+    local = osp.join(ckpt_dir, osp.basename(named)) if named else None
     where = 'outside the work dir' if named and osp.isfile(named) else 'not found'
     if local and osp.isfile(local):
-        return local, (f'--resume: last_checkpoint names {named} ({where}: the work dir was '
+        return local, (f'--resume: last_checkpoint names {said} ({where}: the work dir was '
                        f'copied or moved); resuming from the work dir\'s {osp.basename(local)}')
     if newest is not None:
-        return newest, (f'--resume: last_checkpoint names {named} ({where}); resuming from the '
+        return newest, (f'--resume: last_checkpoint names {said} ({where}); resuming from the '
                         f'work dir\'s newest checkpoint {osp.basename(newest)}')
     if named and osp.isfile(named):
-        return named, (f'--resume: {work_dir} holds no checkpoint; resuming from {named}, '
+        return named, (f'--resume: {ckpt_dir} holds no checkpoint; resuming from {named}, '
                        'which its last_checkpoint names')
-    raise CLIError(f'cannot resume: {record} names {named or "nothing"}, which does not exist, '
-                   f'and {work_dir} holds no iter_N.pth; give the checkpoint (--resume FILE)')
+    raise CLIError(f'cannot resume: {record} names {said}, which does not exist, and '
+                   f'{ckpt_dir} holds no iter_N.pth or epoch_N.pth; give the checkpoint '
+                   '(--resume FILE)')
+
+
+def _in(path, folder):
+    try:
+        return osp.samefile(osp.dirname(path), folder)
+    except OSError:
+        return False
 
 
 def check_resume_weights(runner, checkpoint, loaded):

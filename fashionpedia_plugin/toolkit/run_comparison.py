@@ -103,7 +103,9 @@ def compare_runs(run_a,
             verdicts.append(f'- {iou_type} {HEADLINE_NAMES[key]}: {line}')
     page = [
         f'# {names[1]} vs {names[0]}', '',
-        f'Runs: `{run_a}` ({names[0]}), `{run_b}` ({names[1]}); annotations `{ann_file}`.', '',
+        f'Runs: `{run_a}` ({names[0]}), `{run_b}` ({names[1]}); annotations `{ann_file}`; '
+        'predictions ' + ', '.join(f'{n}: `{preds[i][t]}`' for t in iou_types
+                                   for i, n in enumerate(names)) + '.', '',
         '## Verdict (B - A, AP x 100, 95% paired bootstrap interval over images)', '', *verdicts,
         '', '## Config differences', '',
         config_table(cfgs[0][0], cfgs[1][0],

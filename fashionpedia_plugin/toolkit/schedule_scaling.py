@@ -17,7 +17,8 @@ config as written; mmdet's ``--auto-scale-lr`` then scales the lr alone, as in m
 The resolved values are written back into the config (``cfg.auto_scale_schedule``), so they are
 in the log's config dump, in ``meta['cfg']`` of every checkpoint and, structured, in
 ``meta['fashionpedia']['schedule']`` (:class:`~fashionpedia_plugin.engine.hooks.
-CheckpointProvenanceHook`), which also refuses a ``--resume`` on another total batch.
+CheckpointProvenanceHook`), which also refuses a ``--resume`` whose schedule is in other units
+(another total batch unless both runs keep the schedule; rescaled vs kept).
 """
 import os
 

@@ -20,7 +20,6 @@ Compiled on first use and cached beside this file (``cache=True``): the first ev
 an install spends about 1.5 minutes on 2 CPU cores compiling (:func:`compiled_on_disk`).
 """
 import glob
-import os
 import os.path as osp
 
 import numba
@@ -31,14 +30,19 @@ pjit = numba.njit(cache=True, nogil=True, parallel=True)  # prange over independ
 MATCHED, MATCHED_IGNORED = 1, 2  # match codes; 0: unmatched
 
 
+def _cache_dir():
+    """The folder numba caches this package's kernels in: beside the file, or numba's
+    user-wide cache for a read-only install, or ``$NUMBA_CACHE_DIR`` (numba's own locator)."""
+    try:
+        return _rle_lengths._cache._cache_path
+    except AttributeError:  # numba's internals moved: the in-tree default
+        return osp.join(osp.dirname(osp.abspath(__file__)), '__pycache__')
+
+
 def compiled_on_disk():
-    """Whether numba's cache holds these kernels (``__pycache__/fp_*.nbi`` beside this file, or
-    under ``$NUMBA_CACHE_DIR``): if not, the next evaluation compiles them first."""
-    here = osp.dirname(osp.abspath(__file__))
-    dirs = [osp.join(here, '__pycache__')]
-    if os.environ.get('NUMBA_CACHE_DIR'):
-        dirs.append(osp.join(os.environ['NUMBA_CACHE_DIR'], '**'))
-    return any(glob.glob(osp.join(d, 'fp_*.nbi'), recursive=True) for d in dirs)
+    """Whether numba's cache holds these kernels (``fp_*.nbi`` index files): if not, the next
+    evaluation compiles them first."""
+    return bool(glob.glob(osp.join(_cache_dir(), 'fp_*.nbi')))
 
 
 @pjit
