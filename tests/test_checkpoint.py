@@ -102,8 +102,8 @@ def test_resume_from_another_models_checkpoint_stops_in_one_line(trained, synthe
     assert 'Iter(train)' not in res.stdout
 
 
-def test_bare_resume_with_nothing_to_resume_keeps_the_configs_load_from(trained, synthetic_root,
-                                                                        tmp_path):
+def test_bare_resume_with_nothing_to_resume_keeps_the_configs_load_from(
+        trained, synthetic_root, tmp_path):
     """A job script that always passes ``--resume``: at its first launch the work dir is empty,
     and mmdet's tool would drop the config's ``load_from`` (the run starting from scratch); here
     it is loaded as without ``--resume`` (its weights checked), and the log says so."""
