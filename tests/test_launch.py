@@ -164,9 +164,10 @@ custom_hooks = [dict(type='ValLossHook'), dict(type='InvalidLossHook'),
 """
 
 
-def _two_nodes(script, args, port, work):
+def _two_nodes(script, args, port, work, args_node1=None, returncode=0):
     """Two launches of ``tools/SCRIPT`` as two "nodes" on 127.0.0.1 (NNODES=2, NODE_RANK 0/1,
-    one process each, gloo), as on two machines; both must exit 0."""
+    one process each, gloo), as on two machines; both must exit with ``returncode``. Node 1
+    gets ``args_node1`` if given (e.g. its own, node-local, work dir)."""
     import subprocess
     env = dict(
         os.environ,
@@ -178,16 +179,17 @@ def _two_nodes(script, args, port, work):
         PYTHONPATH=osp.join(osp.dirname(__file__), 'helpers') + os.pathsep +
         os.environ.get('PYTHONPATH', ''))
     procs = [
-        subprocess.Popen(['bash', osp.join(TOOLS, script), *args],
-                         cwd=osp.dirname(TOOLS),
-                         env=dict(env, NODE_RANK=str(rank)),
-                         stdout=subprocess.PIPE,
-                         stderr=subprocess.STDOUT,
-                         text=True) for rank in (0, 1)
+        subprocess.Popen(
+            ['bash', osp.join(TOOLS, script), *(args_node1 or args if rank else args)],
+            cwd=osp.dirname(TOOLS),
+            env=dict(env, NODE_RANK=str(rank)),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True) for rank in (0, 1)
     ]
     outs = [p.communicate(timeout=600)[0] for p in procs]
     for rank, (p, out) in enumerate(zip(procs, outs)):
-        assert p.returncode == 0, f'node {rank}:\n{out[-4000:]}'
+        assert p.returncode == returncode, f'node {rank}:\n{out[-4000:]}'
     return outs
 
 
@@ -246,6 +248,30 @@ def test_two_nodes_train_test_and_resume_on_one_process(synthetic_root, tmp_path
     assert 'RNG states: saved for 2 of 2 processes, resumed on 1: ranks 0-0 restored; the ' \
         'states of saved ranks 1-1 are not used' in log
     assert osp.isfile(osp.join(work, 'iter_3.pth'))
+
+    # back on two nodes, bare --resume: both continue from iteration 3 (the ranks' start is
+    # compared before the first iteration)
+    again = [
+        cfg, '1', '--resume', '--cfg-options', *[o for o in opts if 'max_iters' not in o],
+        'train_cfg.max_iters=4'
+    ]
+    outs = _two_nodes('dist_train.sh', again[:1] + ['1', '--work-dir', work] + again[2:],
+                      str(int(port) + 2), work)
+    assert 'resumed epoch: 0, iter: 3' in outs[0] and osp.isfile(osp.join(work, 'iter_4.pth'))
+    # node-local work dirs, only node 0's holding the checkpoint: node 1 would start from 0
+    local = str(tmp_path / 'node1_local')
+    outs = _two_nodes(
+        'dist_train.sh',
+        again[:1] + ['1', '--work-dir', work] + again[2:] + ['train_cfg.max_iters=5'],
+        str(int(port) + 3),
+        work,
+        args_node1=again[:1] + ['1', '--work-dir', local] + again[2:] + ['train_cfg.max_iters=5'],
+        returncode=2)
+    for out in outs:
+        assert out.strip().splitlines()[-1].startswith(
+            'error: cannot resume: the ranks start from different iterations (rank 0: 4, rank '
+            '1: 0)'), out[-3000:]
+    assert not osp.isfile(osp.join(work, 'iter_5.pth'))
 
 
 def test_unwritable_or_full_work_dir_fails_at_start(tmp_path, monkeypatch):
