@@ -17,7 +17,7 @@ every category, no F1), which gives COCO mAP from the same per-image matching. T
 laid out category by category, each category's block (columns, its detections in the
 accumulation's score order), so that the accumulation reads each curve as one contiguous row.
 Compiled on first use and cached beside this file (``cache=True``): the first evaluation after
-an install spends about 1.5 minutes on 2 CPU cores compiling (:func:`compiled_on_disk`).
+an install spends 40-100 s on 2 CPU cores compiling (:func:`compiled_on_disk`).
 """
 import glob
 import os.path as osp

@@ -158,7 +158,7 @@ class FashionpediaMetric(CocoMetric):
         logger.info(f'FashionpediaMetric: evaluated {len(img_ids)} images')
         if not self.format_only and not compiled_on_disk():
             logger.info('FashionpediaMetric: compiling the evaluation kernels first (numba, once '
-                        'after an install, about 1.5 minutes on 2 CPU cores; cached on disk)')
+                        'after an install, 40-100 s on 2 CPU cores; cached on disk)')
         t_start = time.perf_counter()
         self._category_ids()  # by official id, before CocoMetric would map by name
         fast = self.coco_backend != 'pycocotools' and not (self.classwise or self.use_mp_eval
