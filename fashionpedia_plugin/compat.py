@@ -35,6 +35,17 @@ workaround has a test that fails without it (``tests/test_compat.py``; 4:
    as NCHW: wrong RoI features, no error (max |diff| 1.4 on a random map). The hook makes the
    RoI extractors' inputs contiguous; ``tests/test_throughput.py`` shows the upstream behaviour
    and that the losses change without the pre-hook.
+5. ``resume_paths`` -- at ``--resume``, in ``CheckpointProvenanceHook`` and ``tools/train.py``
+   (``engine/hooks/resume_checks.py``, ``toolkit/resume.py``), no patch. mmengine 0.10.7 keeps
+   absolute paths: ``work_dir/last_checkpoint`` (``CheckpointHook._save_checkpoint``, read by
+   ``find_latest_checkpoint``) and ``message_hub.runtime_info['best_ckpt*']`` /
+   ``['last_ckpt']``, which ``CheckpointHook.before_train`` restores and
+   ``_save_best_checkpoint`` *removes* at the next better score. A copied work dir therefore
+   resumed from the original folder and would delete that folder's ``best_*.pth``; a moved one
+   failed. The run's own checkpoint folder is used instead, and the restored paths are moved
+   into it or forgotten (``tests/test_compat.py``: a copied work dir's resume removes the
+   original's ``best_*.pth`` without the hook, its own with it; ``tests/test_resume.py``: the
+   path cases, and a moved work dir resumed by ``tools/train.py``).
 """
 import contextlib
 import functools

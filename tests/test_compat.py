@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 import torch
 from conftest import free_port
+from mmengine.evaluator import BaseMetric, Evaluator
 from mmengine.model import BaseModel
 from mmengine.runner import Runner
 
@@ -133,3 +134,64 @@ def test_numpy_float_alias_only_inside_context():
     with compat.numpy_float_alias():
         assert np.float is float
     assert 'float' not in np.__dict__
+
+
+class IterScore(BaseMetric):
+    """A validation score that grows with the iteration (every validation is a new best)."""
+
+    def process(self, data_batch, data_samples):
+        self.results.append(0)
+
+    def compute_metrics(self, results):
+        from mmengine.logging import MessageHub
+        return dict(score=float(MessageHub.get_current_instance().get_info('iter')))
+
+
+def _runner_with_best(work_dir, max_iters, load_from=None, hook=True):
+    import fashionpedia_plugin  # noqa: F401  (registers the hooks)
+    hooks = [dict(type='mmdet.WeightsOnlyCheckpointHook')]
+    hooks += [dict(type='mmdet.CheckpointProvenanceHook')] if hook else []
+    loader = dict(
+        dataset=ToyDataset(),
+        sampler=dict(type='DefaultSampler', shuffle=False),
+        batch_size=2,
+        num_workers=0)
+    return Runner(
+        custom_hooks=hooks,
+        model=ToyModel(),
+        work_dir=str(work_dir),
+        train_dataloader=dict(loader, sampler=dict(type='InfiniteSampler')),
+        val_dataloader=loader,
+        val_evaluator=Evaluator([IterScore()]),
+        val_cfg=dict(),
+        optim_wrapper=dict(optimizer=dict(type='SGD', lr=0.01)),
+        train_cfg=dict(by_epoch=False, max_iters=max_iters, val_interval=2),
+        default_hooks=dict(
+            checkpoint=dict(
+                type='CheckpointHook',
+                interval=2,
+                by_epoch=False,
+                save_best='score',
+                rule='greater'),
+            logger=dict(type='LoggerHook', interval=1)),
+        resume=load_from is not None,
+        load_from=load_from,
+        randomness=dict(seed=0),
+        default_scope='mmengine')
+
+
+@pytest.mark.parametrize('hook', [False, True])
+def test_resume_of_a_copied_work_dir_keeps_the_originals_best_checkpoint(tmp_path, hook):
+    """Workaround 5: mmengine restores the absolute ``best_ckpt`` path with the message hub and
+    removes that file at the next better score. Without CheckpointProvenanceHook the resumed
+    copy deletes the *original* folder's best checkpoint; with it, its own copy's."""
+    import shutil
+    orig, copy = tmp_path / 'orig', tmp_path / 'copy'
+    _runner_with_best(orig, 2).train()
+    assert (orig / 'best_score_iter_2.pth').exists()
+    shutil.copytree(orig, copy)
+    _runner_with_best(copy, 4, load_from=str(copy / 'iter_2.pth'), hook=hook).train()
+    assert (copy / 'best_score_iter_4.pth').exists()
+    # the original run's best checkpoint: removed by the copy's resume without the hook
+    assert (orig / 'best_score_iter_2.pth').exists() == hook
+    assert (copy / 'best_score_iter_2.pth').exists() != hook
