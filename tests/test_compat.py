@@ -177,6 +177,8 @@ def _runner_with_best(work_dir, max_iters, load_from=None, hook=True):
         resume=load_from is not None,
         load_from=load_from,
         randomness=dict(seed=0),
+        # runners built in the same second would share the timestamp's message hub
+        experiment_name=f'{work_dir}_{max_iters}_{hook}'.replace('/', '_'),
         default_scope='mmengine')
 
 
