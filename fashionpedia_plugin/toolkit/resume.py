@@ -14,6 +14,7 @@ import os.path as osp
 import re
 
 from ..apis.checkpoint import CheckpointMismatchError, check_checkpoint
+from ..engine.hooks.resume_checks import in_folder
 from .cli import CLIError
 
 CHECKPOINT_NAME = re.compile(r'^(iter|epoch)_(\d+)\.pth$')
@@ -46,7 +47,7 @@ def latest_in_work_dir(work_dir, ckpt_dir=None):
                         f'newest checkpoint {osp.basename(newest)}')
     with open(record) as f:
         named = f.read().strip()
-    if '://' in named or named and osp.isfile(named) and _in(named, ckpt_dir):
+    if '://' in named or named and osp.isfile(named) and in_folder(named, ckpt_dir):
         return named, None
     said = named or 'nothing (an empty file)'
     local = osp.join(ckpt_dir, osp.basename(named)) if named else None
@@ -63,13 +64,6 @@ def latest_in_work_dir(work_dir, ckpt_dir=None):
     raise CLIError(f'cannot resume: {record} names {said}, which does not exist, and '
                    f'{ckpt_dir} holds no iter_N.pth or epoch_N.pth; give the checkpoint '
                    '(--resume FILE)')
-
-
-def _in(path, folder):
-    try:
-        return osp.samefile(osp.dirname(path), folder)
-    except OSError:
-        return False
 
 
 def check_resume_weights(runner, checkpoint, loaded):

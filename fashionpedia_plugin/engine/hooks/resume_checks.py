@@ -118,7 +118,8 @@ def checkpoint_dir(work_dir, out_dir=None):
     return osp.join(out_dir, osp.basename(work_dir.rstrip(osp.sep)))
 
 
-def _same_dir(path, folder):
+def in_folder(path, folder):
+    """Does ``path`` lie directly in ``folder`` (the same directory, links resolved)?"""
     try:
         return osp.samefile(osp.dirname(path), folder)
     except OSError:
@@ -136,7 +137,7 @@ def relocate_checkpoint_paths(checkpoint, ckpt_dir):
         return lines
     for key in [k for k in info if k.startswith('best_ckpt') or k == 'last_ckpt']:
         path = info[key]
-        if not isinstance(path, str) or '://' in path or _same_dir(path, ckpt_dir):
+        if not isinstance(path, str) or '://' in path or in_folder(path, ckpt_dir):
             continue
         local = osp.join(ckpt_dir, osp.basename(path))
         if osp.isfile(local):
