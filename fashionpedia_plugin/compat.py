@@ -20,12 +20,13 @@ workaround has a test that fails without it (``tests/test_compat.py``; 4:
    tampered one) are refused with one line, and load only with ``--trust-checkpoint``
    (:mod:`fashionpedia_plugin.apis.checkpoint`).
 2. ``cpu_distributed`` -- *not* applied on import: :func:`patch_cpu_distributed` is called by
-   ``tools/train.py`` / ``tools/test.py`` only for ``--launcher pytorch`` on a machine without
-   CUDA. mmengine's pytorch launcher calls ``torch.cuda.set_device(local_rank)``
-   unconditionally, which raises on CPU-only torch, and passes ``nccl``, which has no CPU
-   backend; ``Runner.wrap_model`` then gives DDP ``device_ids=[LOCAL_RANK]``, which DDP rejects
-   for a module on the CPU. Without CUDA we initialise the process group with ``gloo``, skip
-   ``set_device`` and build ``MMDistributedDataParallel`` without ``device_ids``.
+   ``tools/train.py`` / ``tools/test.py`` only for a ``--launcher`` other than ``none`` on a
+   machine without CUDA (what it changes is used by the pytorch launcher and DDP). mmengine's
+   pytorch launcher calls ``torch.cuda.set_device(local_rank)`` unconditionally, which raises on
+   CPU-only torch, and passes ``nccl``, which has no CPU backend; ``Runner.wrap_model`` then
+   gives DDP ``device_ids=[LOCAL_RANK]``, which DDP rejects for a module on the CPU. Without
+   CUDA we initialise the process group with ``gloo``, skip ``set_device`` and build
+   ``MMDistributedDataParallel`` without ``device_ids``.
 3. ``numpy_aliases_for_fpeval`` -- the official ``fashionpedia`` evaluator uses ``np.float``,
    removed in numpy 1.24. It is only needed for the reference evaluator, so it is a context manager
    (:func:`numpy_float_alias`) used by the ``--reference`` path, not a global patch.

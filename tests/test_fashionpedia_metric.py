@@ -102,24 +102,47 @@ def test_decoder_in_the_metric_and_raw_score_dump(synthetic_root, tmp_path):
 
 
 def test_first_evaluation_says_it_compiles(synthetic_root, tmp_path, monkeypatch):
-    """Without numba's cache of the kernels (a fresh install) the log says why the first
-    evaluation takes up to 100 s longer; with it, nothing."""
+    """Without numba's cache of the kernels (a fresh install), or with the cache of an older
+    version of a kernel file (after a ``git pull``), the log says why the first evaluation
+    takes up to 100 s longer; with a current cache, or with no detections to evaluate
+    (nothing compiles), nothing."""
+    import os
+
+    import numpy as np
     from mmengine.logging import MMLogger
 
+    from fashionpedia_plugin.evaluation import FashionpediaMetric
     from fashionpedia_plugin.evaluation.functional import fp_kernels
     from fashionpedia_plugin.evaluation.metrics import fashionpedia_metric
     monkeypatch.setattr(fp_kernels, '_cache_dir', lambda: str(tmp_path))
     assert not fp_kernels.compiled_on_disk()
-    (tmp_path / 'fp_kernels.box_iou-120.py311.nbi').touch()
+    for m in fp_kernels.KERNEL_MODULES:
+        (tmp_path / f'{m}.kernel-12.py311.nbi').touch()
+    assert fp_kernels.compiled_on_disk()
+    # fp_groups.py changed after its kernels were cached (the source is not touched: numba's
+    # real cache of it would go stale for the other tests)
+    source = osp.getmtime(osp.join(osp.dirname(fp_kernels.__file__), 'fp_groups.py'))
+    os.utime(tmp_path / 'fp_groups.kernel-12.py311.nbi', (source - 60, source - 60))
+    assert not fp_kernels.compiled_on_disk()
+    (tmp_path / 'fp_groups.kernel-14.py311.nbi').touch()  # recompiled: a new index beside it
     assert fp_kernels.compiled_on_disk()
 
     logs = []
     logger = MMLogger.get_instance('fp_compile_note', log_level='INFO')
     monkeypatch.setattr(logger, 'info', logs.append)
     monkeypatch.setattr(MMLogger, 'get_current_instance', classmethod(lambda cls: logger))
+    ann = osp.join(synthetic_root, 'annotations', 'instances_attributes_val2020.json')
     for cached in (False, True):
         monkeypatch.setattr(fashionpedia_metric, 'compiled_on_disk', lambda: cached)
         logs.clear()
-        test_evaluation_without_predictions_returns_zeros(synthetic_root)
+        metric = FashionpediaMetric(ann_file=ann, metric=['segm'])
+        metric.dataset_meta = dict(classes=fashionpedia_metric.taxonomy.CLASSES)
+        samples = _perfect_samples(ann, lambda a: np.full(294, 0.1, np.float32))
+        metric.process({}, samples)
+        metric.evaluate(len(samples))
         said = [m for m in logs if 'compiling the evaluation kernels first' in m]
         assert len(said) == (0 if cached else 1), logs
+    monkeypatch.setattr(fashionpedia_metric, 'compiled_on_disk', lambda: False)
+    logs.clear()
+    test_evaluation_without_predictions_returns_zeros(synthetic_root)
+    assert not [m for m in logs if 'compiling' in m] and logs, logs

@@ -292,6 +292,28 @@ def test_dist_train_usage_error_is_printed_once_and_last(tmp_path):
     assert sum('error' in ln for ln in out) == 1, out[-20:]
 
 
+def test_srun_usage_error_is_printed_by_task_0_only(monkeypatch):
+    """Under ``srun`` (tools/slurm_train.sh: every task runs train.py with the same arguments)
+    task 0 prints the usage and the error, the other tasks exit 2 without a word (each printed
+    both: 16 copies for two nodes)."""
+    from conftest import tool_in_process
+    monkeypatch.setenv('SLURM_NTASKS', '16')
+    for task, says in (('0', True), ('3', False)):
+        monkeypatch.setenv('SLURM_PROCID', task)
+        res = tool_in_process(
+            osp.join(TOOLS, 'train.py'), DEMO_CONFIG, '--launcher', 'slurm', '--bogus')
+        assert res.returncode == 2, res.stderr
+        if says:
+            lines = res.stderr.strip().splitlines()
+            assert lines[0].startswith('usage: train.py'), lines
+            assert lines[-1] == 'train.py: error: unrecognized arguments: --bogus', lines
+        else:
+            assert res.stderr == '' and res.stdout == '', res.stderr
+    monkeypatch.setenv('SLURM_NTASKS', '1')  # a one-task step (or the batch script): says it
+    res = tool_in_process(osp.join(TOOLS, 'train.py'), DEMO_CONFIG, '--bogus')
+    assert res.returncode == 2 and 'unrecognized arguments: --bogus' in res.stderr
+
+
 def test_dist_train_refused_option_prints_the_error_once_and_last(tmp_path):
     res = _dist('dist_train.sh',
                 [DEMO_CONFIG, 2, '--work-dir', tmp_path, '--cfg-options', 'data_root=/other/'],

@@ -227,10 +227,21 @@ def test_a_misspelt_key_is_an_error_with_the_close_matches(tmp_path):
     assert err == ('error: --keys los (did you mean loss?), segm_mAp (did you mean segm_mAP?): '
                    'logged by none of the runs; logged: data_time fashionpedia/segm_iouf1_AP '
                    'fashionpedia/segm_mAP loss loss_attr lr memory time val_loss'), err
-    # a key logged by one run of two is a column (empty for the other)
-    other = write_run(tmp_path, 'b')
-    res = tool_in_process(script, run, other, '--keys', 'loss', 'segm_mAP', '--no-group')
+    # a key logged by one run of two is a column, empty for the other, and a warning says so
+    other = tmp_path / 'b' / '20260101_000000' / 'vis_data'
+    other.mkdir(parents=True)
+    (other / 'scalars.json').write_text(
+        json.dumps(dict(lr=0.02, loss=1.0, time=0.5, iter=50, step=50)) + '\n' +
+        json.dumps({
+            'fashionpedia/segm_mAP': 0.3,
+            'step': 50
+        }) + '\n')
+    res = tool_in_process(script, run, tmp_path / 'b', '--keys', 'loss', 'loss_attr', 'segm_mAP',
+                          '--no-group')
     assert res.returncode == 0, res.stderr
+    said = [ln for ln in res.stderr.splitlines() if '--keys' in ln]  # (+ a's trend warnings)
+    assert said == ['WARNING: --keys loss_attr: not logged by b (empty there)'], res.stderr
+    assert 'loss_attr' in res.stdout
 
 
 def test_a_run_shorter_than_its_logging_interval_is_a_training_run(tmp_path):

@@ -5,7 +5,7 @@
       [--human-parse DIR]
       [--agnostic-margin 10] [--part-overlap 0.5] [--batch-size 1] [--resume] [--html]
       [--classes garments | ID | NAME ...] [--attr-decoder tuned.json] [--device cpu|cuda]
-      [--allow-partial] [--cfg-options k=v ...]
+      [--cloth-min-score S] [--allow-partial] [--trust-checkpoint] [--cfg-options k=v ...]
 
 IMAGES: an image file, a folder, a glob ('photos/*.jpg') or a .txt list (one path per line,
 relative to the list file). Attributes are decoded as tools/test.py does (the config's

@@ -5,7 +5,7 @@
 # head (256-d shared feature for the 294-way attribute layer), 2-conv mask head, 128 RoIs/image.
 # 64 channels, not 128: 0.63x the time per iteration (profiled: the RPN conv on P2, the RoI
 # heads and mmcv's single-threaded CPU RoIAlign scale with the channels), so that `make demo`
-# fits 15 minutes on a 2-core machine; 64 RoIs/image at 128 channels was as fast but lost
+# fits about 20 minutes on a 2-core machine (measured: README); 64 RoIs/image at 128 channels was as fast but lost
 # segm mAP (0.43 vs 0.56, measured when the demo was sized; not re-measured since).
 # 520 iterations x 4 images = 2,080 images = 6.9 epochs over 300 images, validation (with val
 # loss) at 260 and 520; the measured time is in the README.

@@ -47,17 +47,32 @@ def run_cli(main, argv=None):
 class ToolParser(argparse.ArgumentParser):
     """argparse's parser, whose usage error under ``tools/dist_*.sh`` is the launcher's last
     line like any other error (:func:`report_error`: once for all ranks, after the usage that
-    rank 0 prints) instead of every rank's usage above torchrun's "failed on rank 0"."""
+    rank 0 prints) instead of every rank's usage above torchrun's "failed on rank 0". Under
+    ``srun`` (``tools/slurm_*.sh``: ``SLURM_PROCID``, no launcher folder) task 0 alone prints
+    the usage and the error: the arguments are the same on every task, so the other tasks'
+    copies would say nothing new (our choice; other errors are still each task's own)."""
 
     def error(self, message):
         from .dist_run import error_file
         rank = os.environ.get('RANK', '0')
         if error_file(rank) is None:
+            if _slurm_task() not in (None, 0):
+                sys.exit(2)
             super().error(message)
         if rank == '0':
             self.print_usage(sys.stderr)
         report_error(f'{self.prog}: error: {message}')
         sys.exit(2)
+
+
+def _slurm_task():
+    """This process's task number inside a multi-task ``srun`` step, else None."""
+    try:
+        if int(os.environ.get('SLURM_NTASKS', '1')) > 1:
+            return int(os.environ['SLURM_PROCID'])
+    except (KeyError, ValueError):
+        pass
+    return None
 
 
 def output_file(path, endings=None):

@@ -183,12 +183,22 @@ def load_run(path, name=None):
 def check_keys(runs, keys):
     """Every key of ``keys`` (``--keys``) must be logged by some run, exactly or as the last part
     of a logged key; else a ValueError naming the close matches (a misspelt key would otherwise
-    drop its column and its panel without a word)."""
+    drop its column and its panel without a word). Returns the warnings for a key that some
+    runs did not log (``loss_attr`` beside a run without the attribute head): its column and
+    curve are empty there, said rather than silent."""
+
+    def names_of(keys_logged):
+        return set(keys_logged) | {k.split('/')[-1] for k in keys_logged}
+
     logged = sorted({k for r in runs for k in r.keys()})
-    names = sorted(set(logged) | {k.split('/')[-1] for k in logged})
+    names = sorted(names_of(logged))
     missing = [k for k in keys or () if k not in names]
     if not missing:
-        return
+        per_run = [(r.name, names_of(r.keys())) for r in runs]
+        return [
+            f'--keys {k}: not logged by {", ".join(n for n, has in per_run if k not in has)} '
+            '(empty there)' for k in keys or () if any(k not in has for _, has in per_run)
+        ]
     said = []
     for k in missing:
         near = difflib.get_close_matches(k, names, n=3, cutoff=0.6)

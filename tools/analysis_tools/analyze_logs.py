@@ -50,10 +50,12 @@ def main(argv=None):
         p.error('--names needs one name per run')
     try:
         runs = [load_run(r, a.names[i] if a.names else None) for i, r in enumerate(a.runs)]
-        check_keys(runs, a.keys)
+        partly_logged = check_keys(runs, a.keys)
     except ValueError as e:
         print(f'error: {e}', file=sys.stderr)
         return 2
+    for why in partly_logged:
+        print(f'WARNING: {why}', file=sys.stderr)
     rows = [summarize(r) for r in runs]
     groups = None
     if not a.no_group and len(runs) > 1:

@@ -2,7 +2,7 @@
 
   python tools/analysis_tools/config_diff.py A.py B.py [C.py ...] [--json]
       [--cfg-options key=value ...] [--ignore 'pattern' ...]
-  python tools/analysis_tools/config_diff.py CONFIG.py --recipe [--schedule 1x|3x|6x] [--gpus N]
+  python tools/analysis_tools/config_diff.py CONFIG.py --recipe [--schedule 1x|2x|3x|6x] [--gpus N]
       [--json] [--strict]
 
 Inheritance and --cfg-options are resolved first; keys are dotted paths; lists of hooks or

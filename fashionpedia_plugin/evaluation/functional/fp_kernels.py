@@ -17,7 +17,7 @@ every category, no F1), which gives COCO mAP from the same per-image matching. T
 laid out category by category, each category's block (columns, its detections in the
 accumulation's score order), so that the accumulation reads each curve as one contiguous row.
 Compiled on first use and cached beside this file (``cache=True``): the first evaluation after
-an install spends 40-100 s on 2 CPU cores compiling (:func:`compiled_on_disk`).
+an install spends 35-100 s on 2 CPU cores compiling (:func:`compiled_on_disk`).
 """
 import glob
 import os.path as osp
@@ -39,10 +39,22 @@ def _cache_dir():
         return osp.join(osp.dirname(osp.abspath(__file__)), '__pycache__')
 
 
+KERNEL_MODULES = ('fp_kernels', 'fp_groups', 'fp_accumulate')  # the files with numba kernels
+
+
 def compiled_on_disk():
-    """Whether numba's cache holds these kernels (``fp_*.nbi`` index files): if not, the next
-    evaluation compiles them first."""
-    return bool(glob.glob(osp.join(_cache_dir(), 'fp_*.nbi')))
+    """Whether numba's cache holds these kernels for the files as they are now: if not, the
+    next evaluation compiles them first. Per kernel file, its newest index file
+    (``fp_groups.<kernel>-<line>.py311.nbi``) must be at least as new as the file: numba keys
+    its cache on the source file's modification time and size, so a ``git pull`` that changes
+    a file recompiles its kernels (the index files of the old version stay behind)."""
+    here = osp.dirname(osp.abspath(__file__))
+    for module in KERNEL_MODULES:
+        indexes = glob.glob(osp.join(_cache_dir(), f'{module}.*.nbi'))
+        if not indexes or (max(map(osp.getmtime, indexes)) < osp.getmtime(
+                osp.join(here, f'{module}.py'))):
+            return False
+    return True
 
 
 @pjit

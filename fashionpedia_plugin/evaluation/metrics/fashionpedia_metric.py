@@ -156,9 +156,10 @@ class FashionpediaMetric(CocoMetric):
             raise RuntimeError(f'{len(img_ids) - len(set(img_ids))} duplicated images in the '
                                'gathered evaluation results')
         logger.info(f'FashionpediaMetric: evaluated {len(img_ids)} images')
-        if not self.format_only and not compiled_on_disk():
+        detected = any(len(pred['labels']) for _, pred in results)  # else nothing compiles
+        if detected and not self.format_only and not compiled_on_disk():
             logger.info('FashionpediaMetric: compiling the evaluation kernels first (numba, once '
-                        'after an install, 40-100 s on 2 CPU cores; cached on disk)')
+                        'after an install, 35-100 s on 2 CPU cores; cached on disk)')
         t_start = time.perf_counter()
         self._category_ids()  # by official id, before CocoMetric would map by name
         fast = self.coco_backend != 'pycocotools' and not (self.classwise or self.use_mp_eval
