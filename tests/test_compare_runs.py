@@ -75,3 +75,21 @@ def test_one_prediction_file_given_the_other_found(tmp_path):
     res = tool_in_process(COMPARE, a, b, '--pred-a', tmp_path / 'nope.json')
     assert res.returncode == 2
     assert res.stderr.strip().splitlines()[-1] == f'error: --pred-a {tmp_path}/nope.json: not found'
+
+
+def test_test_tool_out_files_are_found_and_a_kind_of_one_run_only_is_said(tmp_path):
+    """``tools/test.py --out WD/preds.json`` writes preds.json (segm) and preds.bbox.json: both
+    are found (only the bbox file was, and the report compared bbox without a word about
+    segm). A kind found for one run only is named in the verdict, not dropped silently."""
+    a, b = _runs(tmp_path)
+    (a / 'predictions.segm.json').rename(a / 'preds.json')
+    (a / 'preds.bbox.json').write_text((a / 'preds.json').read_text())
+    res = tool_in_process(COMPARE, a, b, '--out', tmp_path / 'x.md', '--bootstrap', '20')
+    assert res.returncode == 0, res.stderr[-2000:]
+    text = (tmp_path / 'x.md').read_text()
+    assert f'predictions base: `{a / "preds.json"}`, improved: `{b / "predictions.segm.json"}`.' \
+        in text
+    assert '- segm AP IoU+F1: improved better: +' in text
+    said = f'- bbox predictions were found for base only ({a / "preds.bbox.json"}), so bbox is ' \
+        'not compared.'
+    assert said in text and said in res.stdout

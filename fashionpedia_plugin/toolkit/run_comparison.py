@@ -3,7 +3,8 @@ curves, their final metrics with intervals and the paired differences, and a ver
 
 The differences come from the predictions each run's final evaluation wrote (the metric's
 ``outfile_prefix``: ``<prefix>.segm.json`` / ``<prefix>.bbox.json``, or the demo's
-``predictions.json``), evaluated on the same annotation file and compared by the paired bootstrap
+``predictions.json``), or ``tools/test.py --out X.json`` wrote there (``X.json`` the segm
+results, ``X.bbox.json`` beside it), evaluated on the same annotation file and compared by the paired bootstrap
 over images (``evaluation/functional/bootstrap.py``).
 """
 import glob
@@ -20,13 +21,17 @@ class ComparisonError(ValueError):
 
 
 def find_predictions(work_dir):
-    """``{'segm': path, 'bbox': path}`` of the newest predictions a run wrote in its work dir."""
+    """``{'segm': path, 'bbox': path}`` of the newest predictions a run wrote in its work dir:
+    the metric's ``<prefix>.segm.json`` / ``<prefix>.bbox.json`` (or ``predictions.json``), or
+    ``tools/test.py --out X.json``'s ``X.json`` (segm) beside its ``X.bbox.json``."""
+    bbox = glob.glob(osp.join(work_dir, '*.bbox.json'))
+    beside = [p[:-len('.bbox.json')] + '.json' for p in bbox]
     found = {}
-    for iou_type, patterns in (('segm', ('*.segm.json', 'predictions.json')), ('bbox',
-                                                                               ('*.bbox.json', ))):
-        paths = [p for pat in patterns for p in glob.glob(osp.join(work_dir, pat))]
+    for iou_type, paths in (('segm', glob.glob(osp.join(work_dir, '*.segm.json')) +
+                             glob.glob(osp.join(work_dir, 'predictions.json')) +
+                             [p for p in beside if osp.isfile(p)]), ('bbox', bbox)):
         if paths:
-            found[iou_type] = max(paths, key=osp.getmtime)
+            found[iou_type] = max(set(paths), key=osp.getmtime)
     return found
 
 
@@ -84,7 +89,12 @@ def compare_runs(run_a,
         raise ComparisonError(
             f'no predictions of the same kind in both runs ({run_a}: {sorted(preds[0])}, {run_b}: '
             f'{sorted(preds[1])}); write them with tools/test.py CONFIG CKPT --cfg-options '
-            'test_evaluator.outfile_prefix=WORK_DIR/predictions')
+            'test_evaluator.outfile_prefix=WORK_DIR/predictions (or --out WORK_DIR/preds.json)')
+    one_run_only = [
+        f'{t} predictions were found for {n} only ({preds[i][t]}), so {t} is not compared'
+        for t in ('segm', 'bbox') if t not in iou_types for i, n in enumerate(names)
+        if t in preds[i]
+    ]
     ann_file = ann_file or annotation_file(*cfgs[0])
     os.makedirs(osp.dirname(osp.abspath(out)), exist_ok=True)
     runs = [load_run(r, n) for r, n in zip((run_a, run_b), names)]
@@ -107,6 +117,7 @@ def compare_runs(run_a,
         'predictions ' + ', '.join(f'{n}: `{preds[i][t]}`' for t in iou_types
                                    for i, n in enumerate(names)) + '.', '',
         '## Verdict (B - A, AP x 100, 95% paired bootstrap interval over images)', '', *verdicts,
+        *[f'- {why}.' for why in one_run_only],
         '', '## Config differences', '',
         config_table(cfgs[0][0], cfgs[1][0],
                      names), '', '## Curves', '', f'![curves]({osp.basename(curves)})', '',

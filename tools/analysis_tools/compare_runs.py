@@ -6,7 +6,8 @@ intervals, paired differences with intervals and a verdict per metric.
       [--seed 0]
 
 RUN_A/RUN_B: work dirs. The predictions are those each run's final evaluation wrote in its work
-dir (val_evaluator.outfile_prefix: <prefix>.segm.json/.bbox.json, or predictions.json), or
+dir (val_evaluator.outfile_prefix: <prefix>.segm.json/.bbox.json, or predictions.json, or
+tools/test.py --out X.json: X.json and X.bbox.json), or
 --pred-a/--pred-b (segm; either alone, the other run's are found); the annotation file is
 RUN_A's val_evaluator.ann_file, or --ann-file.
 The report goes to --out (default work_dirs/compare/<A>_vs_<B>.md, with the two names), the
