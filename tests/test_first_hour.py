@@ -129,6 +129,36 @@ def test_missing_annotation_flag_file_is_one_line(renamed_sample):
         f'(relative to the data root {renamed_sample}/; or give an absolute path)')
 
 
+def test_wrong_data_root_is_said_before_the_attribute_prior(renamed_sample, synthetic_root,
+                                                             tmp_path, monkeypatch):
+    """A misspelt --data-root, or a folder without the config's annotation files (a split's
+    image folder), was reported as "attribute prior not found" (the model's decoder reads the
+    train annotation file first), which pointed at the prior; now the data root is named. A
+    folder with only some of the files (the val split, for test.py) is not refused here."""
+    from conftest import tool_in_process
+    monkeypatch.chdir(tmp_path)
+    train = osp.join(TOOLS, 'train.py')
+    res = tool_in_process(train, DEMO_CONFIG, '--data-root', 'data/fashionpedia_synth')
+    assert res.returncode == 2, res.stderr[-2000:]
+    assert res.stderr.strip().splitlines() == [
+        f'error: --data-root data/fashionpedia_synth: not a folder (from {tmp_path})'
+    ]
+    res = tool_in_process(train, DEMO_CONFIG, '--data-root', renamed_sample / 'photos')
+    assert res.returncode == 2, res.stderr[-2000:]
+    err = res.stderr.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith(
+        f'error: --data-root {renamed_sample}/photos: holds none of the annotation files the '
+        f'config names (train_dataloader: {renamed_sample}/photos/annotations/'
+        'instances_attributes_train2020.json, '), err
+    assert 'prior' not in err[0]
+    from fashionpedia_plugin.toolkit.cli import check_data_root, load_config
+    val_only = tmp_path / 'val_only'
+    (val_only / 'annotations').mkdir(parents=True)
+    shutil.copy(osp.join(synthetic_root, 'annotations', 'instances_attributes_val2020.json'),
+                val_only / 'annotations')
+    check_data_root(load_config(DEMO_CONFIG, data_root=str(val_only)), str(val_only))
+
+
 # 2. the data doctor's summary agrees with its findings
 
 

@@ -386,6 +386,29 @@ def set_data_layout(cfg, data_root=None, ann=None, img=None, explicit=()):
              train_old)
 
 
+def check_data_root(cfg, data_root):
+    """``--data-root`` of train.py/test.py names the dataset folder: it must exist and hold at
+    least one of the annotation files the dataloaders name (after :func:`set_data_layout`).
+    A wrong folder (a typo, a split's image folder) would otherwise first be reported as a
+    missing attribute prior (the train annotation file, read when the model is built); a
+    folder with some of them (only the val split, for test.py) passes, each dataset then checks
+    its own file."""
+    if data_root is None:
+        return
+    if not osp.isdir(data_root):
+        raise CLIError(f'--data-root {data_root}: not a folder (from {os.getcwd()})')
+    files = {}
+    for name in (n for loaders in SPLIT_LOADERS.values() for n in loaders):
+        ds = _dataset(cfg, name)
+        if ds is not None and ds.get('ann_file'):
+            files[name] = _full(ds.get('data_root') or '', ds['ann_file'])
+    if files and not any(osp.isfile(p) for p in files.values()):
+        raise CLIError(f'--data-root {data_root}: holds none of the annotation files the config '
+                       'names (' + ', '.join(f'{n}: {p}' for n, p in files.items()) + '); give '
+                       'the folder that holds them and the image folders (docs/data.md), or the '
+                       'files with --train-ann/--val-ann')
+
+
 def check_work_dir(work_dir):
     """Fail at start, not at the first checkpoint hours later, if work_dir is unwritable."""
     try:

@@ -17,8 +17,8 @@ from mmengine.runner import Runner
 
 from ..apis.checkpoint import CheckpointLoadError, load_checkpoint_file, trust_checkpoints
 from ..engine.hooks.resume_checks import checkpoint_dir
-from .cli import (CLIError, ToolParser, check_work_dir, common_args, data_args, data_root_arg,
-                  load_config, trust_checkpoint_arg)
+from .cli import (CLIError, ToolParser, check_data_root, check_work_dir, common_args, data_args,
+                  data_root_arg, load_config, trust_checkpoint_arg)
 from .resume import check_resume_weights, latest_in_work_dir
 from .schedule_scaling import describe, rescaled_options, resolve_schedule, world_size_from_env
 
@@ -233,6 +233,7 @@ def build_train_runner(argv=None):
         # parameter of AmpOptimWrapper, not of the config's OptimWrapper
         args.cfg_options = {**(args.cfg_options or {}), 'optim_wrapper.type': 'AmpOptimWrapper'}
     cfg = load_config(args.config, args.cfg_options, **data_args(args))
+    check_data_root(cfg, args.data_root)
     setup_common(cfg, args, args.config)
     if args.vis_backend:
         add_vis_backends(cfg, args.vis_backend, args.config)
@@ -377,6 +378,7 @@ def test_main(argv=None):
     if args.attr_decoder and not osp.isfile(args.attr_decoder):
         raise CLIError(f'attribute decoder file not found: {args.attr_decoder}')
     cfg = load_config(args.config, args.cfg_options, **data_args(args))
+    check_data_root(cfg, args.data_root)
     setup_common(cfg, args, args.config)
     cfg.load_from = args.checkpoint
     fp_metric = isinstance(cfg.test_evaluator, dict) and \
