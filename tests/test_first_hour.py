@@ -129,8 +129,8 @@ def test_missing_annotation_flag_file_is_one_line(renamed_sample):
         f'(relative to the data root {renamed_sample}/; or give an absolute path)')
 
 
-def test_wrong_data_root_is_said_before_the_attribute_prior(renamed_sample, synthetic_root,
-                                                             tmp_path, monkeypatch):
+def test_wrong_data_root_is_said_before_the_prior(renamed_sample, synthetic_root, tmp_path,
+                                                  monkeypatch):
     """A misspelt --data-root, or a folder without the config's annotation files (a split's
     image folder), was reported as "attribute prior not found" (the model's decoder reads the
     train annotation file first), which pointed at the prior; now the data root is named. A
@@ -154,8 +154,9 @@ def test_wrong_data_root_is_said_before_the_attribute_prior(renamed_sample, synt
     from fashionpedia_plugin.toolkit.cli import check_data_root, load_config
     val_only = tmp_path / 'val_only'
     (val_only / 'annotations').mkdir(parents=True)
-    shutil.copy(osp.join(synthetic_root, 'annotations', 'instances_attributes_val2020.json'),
-                val_only / 'annotations')
+    shutil.copy(
+        osp.join(synthetic_root, 'annotations', 'instances_attributes_val2020.json'),
+        val_only / 'annotations')
     check_data_root(load_config(DEMO_CONFIG, data_root=str(val_only)), str(val_only))
 
 
