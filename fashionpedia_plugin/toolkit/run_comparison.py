@@ -4,8 +4,8 @@ curves, their final metrics with intervals and the paired differences, and a ver
 The differences come from the predictions each run's final evaluation wrote (the metric's
 ``outfile_prefix``: ``<prefix>.segm.json`` / ``<prefix>.bbox.json``, or the demo's
 ``predictions.json``), or ``tools/test.py --out X.json`` wrote there (``X.json`` the segm
-results, ``X.bbox.json`` beside it), evaluated on the same annotation file and compared by the paired bootstrap
-over images (``evaluation/functional/bootstrap.py``).
+results, ``X.bbox.json`` beside it), evaluated on the same annotation file and compared by
+the paired bootstrap over images (``evaluation/functional/bootstrap.py``).
 """
 import glob
 import os
