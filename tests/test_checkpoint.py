@@ -56,6 +56,10 @@ def test_test_tool_stops_before_inference(trained, synthetic_root, tmp_path):
     err = res.stderr.strip().splitlines()
     assert res.returncode == 2 and err[-1].startswith('error: checkpoint')
     assert 'of another shape (first: backbone' in err[-1] and 'missing' in err[-1]
+    assert err[-1].endswith("It was trained with the config 'attr-mask-rcnn_r18_fpn_demo-520it_"
+                            "synthetic-fashionpedia'. Use that config, or pass --allow-partial "
+                            'to load only the weights that fit (e.g. to fine-tune from them), '
+                            'with a warning.'), err[-1]
     assert 'Traceback' not in res.stderr and 'Epoch(test)' not in res.stdout
     # loudly, on request
     res = tool(f'{TOOLS}/test.py', PLAIN_DEMO, ckpt, '--work-dir', tmp_path, '--allow-partial',

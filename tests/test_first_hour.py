@@ -404,7 +404,7 @@ def test_paper_config_console_has_no_paramwise_lines(synthetic_root, tmp_path):
 
 def test_infer_help_shows_defaults():
     out = tool(osp.join(TOOLS, 'infer.py'), '--help').stdout
-    for default in ('(default: work_dirs/infer)', '(default: 0.3)', '(default: cpu)',
+    for default in ('(default: work_dirs/infer)', '(default: 0.3)', '(default: auto)',
                     "(default: ['instances'])"):
         assert default in ' '.join(out.split()), default
 

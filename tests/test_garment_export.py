@@ -243,3 +243,28 @@ def test_batch_refuses_two_photos_of_one_name(tmp_path):
     assert parse_formats(['tags', 'parse,instances']) == ('instances', 'parse', 'tags')
     with pytest.raises(ValueError, match="unknown format 'viton'"):
         parse_formats(['viton'])
+
+
+def test_a_list_of_paths_relative_to_another_folder_is_one_error(tmp_path, monkeypatch):
+    """A .txt list written from the current folder (``data/x.jpg``) but kept elsewhere: every
+    photo failed alone as "no such file"; now the list is refused with what it is relative to
+    (one missing photo among others still fails alone, when it is read)."""
+    from fashionpedia_plugin.tryon.instances import collect_images
+    (tmp_path / 'data').mkdir()
+    for n in ('a.jpg', 'b.jpg'):
+        (tmp_path / 'data' / n).write_bytes(b'x')
+    (tmp_path / 'lists').mkdir()
+    listed = tmp_path / 'lists' / 'photos.txt'
+    listed.write_text('# photos\ndata/a.jpg\ndata/b.jpg\n')
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(FileNotFoundError) as e:
+        collect_images(str(listed))
+    assert str(e.value) == (
+        f'{listed}: none of its 2 relative paths is a file relative to the list\'s folder '
+        f'{tmp_path}/lists (e.g. {tmp_path}/lists/data/a.jpg); paths in a list are relative to '
+        f'the list file, or absolute; 2 of them are files relative to the current folder '
+        f'{tmp_path}: write them relative to the list, absolute, or move the list')
+    listed.write_text('../data/a.jpg\n../data/missing.jpg\n')
+    assert collect_images(str(listed)) == [
+        f'{tmp_path}/lists/../data/a.jpg', f'{tmp_path}/lists/../data/missing.jpg'
+    ]

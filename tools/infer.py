@@ -4,7 +4,7 @@
       [--format instances|parse|vitonhd|idm-vton|dresscode|tags ...] [--category upper_body]
       [--human-parse DIR]
       [--agnostic-margin 10] [--part-overlap 0.5] [--batch-size 1] [--resume] [--html]
-      [--classes garments | ID | NAME ...] [--attr-decoder tuned.json] [--device cpu|cuda]
+      [--classes garments | ID | NAME ...] [--attr-decoder tuned.json] [--device auto|cpu|cuda]
       [--cloth-min-score S] [--allow-partial] [--trust-checkpoint] [--cfg-options k=v ...]
 
 IMAGES: an image file, a folder, a glob ('photos/*.jpg') or a .txt list (one path per line,
@@ -39,7 +39,11 @@ def main(argv=None):
         'model.test_cfg.rcnn.score_thr, 0.05 in the configs here)')
     p.add_argument('--classes', nargs='+', help="'garments', class ids or names to keep")
     p.add_argument('--attr-decoder', help='attribute decoder JSON (tune_attributes.py output)')
-    p.add_argument('--device', default='cpu', help='cpu, cuda or cuda:N')
+    p.add_argument(
+        '--device',
+        default='auto',
+        help='cpu, cuda or cuda:N; auto: cuda when torch sees a GPU, else cpu (as mmdet\'s '
+        'DetInferencer)')
     p.add_argument(
         '--format',
         nargs='+',
@@ -87,6 +91,8 @@ def main(argv=None):
     a = p.parse_args(argv)
     import os.path as osp
 
+    import torch
+
     from fashionpedia_plugin.apis import FashionpediaInferencer, inference_config
     from fashionpedia_plugin.tryon import collect_images, parse_classes, parse_formats, run_batch
     for path, what in ((a.config, 'config'), (a.checkpoint, 'checkpoint'),
@@ -116,7 +122,7 @@ def main(argv=None):
     inferencer = FashionpediaInferencer(
         cfg,
         a.checkpoint,
-        device=a.device,
+        device=('cuda' if torch.cuda.is_available() else 'cpu') if a.device == 'auto' else a.device,
         attr_decoder=a.attr_decoder,
         allow_partial=a.allow_partial,
         trust_checkpoint=a.trust_checkpoint,

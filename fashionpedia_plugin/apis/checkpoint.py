@@ -172,7 +172,9 @@ def check_checkpoint(model, filename, allow_partial=False, logger=None, checkpoi
     if name:
         msg += f' It was trained with the config {name!r}.'
     if not allow_partial:
-        raise CheckpointMismatchError(msg + ' Pass --allow-partial to load it anyway.')
+        raise CheckpointMismatchError(msg + (' Use that config, or pass' if name else ' Pass') +
+                                      ' --allow-partial to load only the weights that fit '
+                                      '(e.g. to fine-tune from them), with a warning.')
     if logger is not None:
         logger.warning(f'--allow-partial: {msg}')
     return msg

@@ -24,15 +24,23 @@ def collect_images(spec):
     """A file, a folder (its images, sorted), a glob pattern or a list file (``.txt``: one
     path per line, relative paths relative to the list file; blank lines and ``#`` comments
     skipped) -> list of image paths. Paths of a list file are not checked here: a missing one
-    fails alone when it is read."""
+    fails alone when it is read; but a list whose relative paths all miss is refused (they were
+    written relative to another folder, e.g. the current one, which the error names)."""
     if osp.isfile(spec) and spec.lower().endswith('.txt'):
         base = osp.dirname(osp.abspath(spec))
         with open(spec) as f:
             lines = [ln.strip() for ln in f]
-        paths = [
-            ln if osp.isabs(ln) else osp.join(base, ln) for ln in lines
-            if ln and not ln.startswith('#')
-        ]
+        listed = [ln for ln in lines if ln and not ln.startswith('#')]
+        paths = [ln if osp.isabs(ln) else osp.join(base, ln) for ln in listed]
+        relative = [ln for ln in listed if not osp.isabs(ln)]
+        if relative and not any(osp.isfile(osp.join(base, ln)) for ln in relative):
+            here = sum(osp.isfile(ln) for ln in relative)
+            raise FileNotFoundError(
+                f'{spec}: none of its {len(relative)} relative paths is a file relative to the '
+                f'list\'s folder {base} (e.g. {osp.join(base, relative[0])}); paths in a list '
+                'are relative to the list file, or absolute' +
+                (f'; {here} of them are files relative to the current folder {os.getcwd()}: '
+                 'write them relative to the list, absolute, or move the list' if here else ''))
     elif osp.isdir(spec):
         paths = sorted(p for p in glob.glob(osp.join(spec, '*')) if p.lower().endswith(IMAGE_EXTS))
     elif osp.isfile(spec):
