@@ -7,6 +7,12 @@ import torch
 
 
 def test_evaluation_without_predictions_returns_zeros(synthetic_root):
+    res = _evaluate_without_predictions(synthetic_root)
+    assert res['fashionpedia/segm_mAP'] == 0.0 and res['fashionpedia/bbox_mAP'] == 0.0
+    assert res['fashionpedia/segm_iouf1_AP'] == 0.0
+
+
+def _evaluate_without_predictions(synthetic_root):
     from mmdet.structures import DetDataSample
     from mmengine.structures import InstanceData
 
@@ -26,9 +32,26 @@ def test_evaluation_without_predictions_returns_zeros(synthetic_root):
         s.pred_instances = pred
         samples.append(s.to_dict())
     metric.process({}, samples)
-    res = metric.evaluate(len(samples))
-    assert res['fashionpedia/segm_mAP'] == 0.0 and res['fashionpedia/bbox_mAP'] == 0.0
-    assert res['fashionpedia/segm_iouf1_AP'] == 0.0
+    return metric.evaluate(len(samples))
+
+
+def test_no_predictions_log_the_same_keys_as_predictions(synthetic_root):
+    """An untrained model's validation (no detections) logged 7 IoU+F1 keys per iou type, a
+    trained one's 20: trackers and analyze_logs saw columns appear; now one set, zeros."""
+    import numpy as np
+
+    from fashionpedia_plugin import taxonomy
+    from fashionpedia_plugin.evaluation import FashionpediaMetric
+    ann = osp.join(synthetic_root, 'annotations', 'instances_attributes_val2020.json')
+    metric = FashionpediaMetric(ann_file=ann, metric=['bbox', 'segm'])
+    metric.dataset_meta = dict(classes=taxonomy.CLASSES)
+    samples = _perfect_samples(ann, lambda a: np.full(294, 0.1, np.float32))
+    metric.process({}, samples)
+    detected = metric.evaluate(len(samples))
+    empty = _evaluate_without_predictions(synthetic_root)
+    assert sorted(empty) == sorted(detected)
+    assert len([k for k in detected if k.startswith('fashionpedia/segm_iouf1_')]) == 20
+    assert all(v == 0.0 for v in empty.values())
 
 
 def _perfect_samples(ann, attr_score):
@@ -144,5 +167,5 @@ def test_first_evaluation_says_it_compiles(synthetic_root, tmp_path, monkeypatch
         assert len(said) == (0 if cached else 1), logs
     monkeypatch.setattr(fashionpedia_metric, 'compiled_on_disk', lambda: False)
     logs.clear()
-    test_evaluation_without_predictions_returns_zeros(synthetic_root)
+    _evaluate_without_predictions(synthetic_root)
     assert not [m for m in logs if 'compiling' in m] and logs, logs

@@ -40,6 +40,35 @@ from .fp_columns import Columns, ground_truth_columns
 
 CATS_WITH_ATTRIBUTES = taxonomy.CATEGORIES_WITH_ATTRIBUTES_EVAL_ORDER
 SUPER_CLASSES = tuple(taxonomy.SUPER_CLASSES)  # outerwear 0-12, accessory 13-26, part 27-45
+
+
+def summary_specs(max_dets, f1=True, iou=True, cat_idx=None, super_idx=None):
+    """``(key, kind, slice)`` of each number of one view's summary, in the official order
+    (``FPEval._summarize_with_cat``): the keys a metric reports, also when it has nothing to
+    evaluate (``FashionpediaMetric`` then logs zeros under the same keys)."""
+    specs = []
+    if super_idx is None and cat_idx is None:
+        for idx, sc in enumerate(SUPER_CLASSES):
+            if idx == 1 and f1:
+                continue
+            specs.append(('AP' + sc, 'ap', dict(super_idx=idx, f1=f1, iou=iou)))
+    kw = dict(f1=f1, iou=iou, super_idx=super_idx, cat_idx=cat_idx)
+    specs.append(('AP', 'ap', kw))
+    if iou:
+        specs += [('AP_IOU50', 'ap', dict(iou_thr=.5, **kw)),
+                  ('AP_IOU75', 'ap', dict(iou_thr=.75, **kw))]
+    if f1:
+        specs += [(f'AP_F1{int(t * 100):d}', 'ap', dict(f1_thr=t, **kw)) for t in (0.5, 0.75)]
+    if f1 and iou:
+        specs += [(f'AP_IOU{int(ti * 100):d}_F1{int(tf * 100):d}', 'ap',
+                   dict(iou_thr=ti, f1_thr=tf, **kw)) for ti in (0.5, 0.75) for tf in (0.5, 0.75)]
+    specs += [('AP' + lbl[0], 'ap', dict(area=lbl, **kw)) for lbl in ('small', 'medium', 'large')]
+    specs += [(f'AR@{md}', 'ar', dict(max_dets=md, **kw)) for md in max_dets]
+    specs += [(f'AR{lbl[0]}@100', 'ar', dict(area=lbl, **kw))
+              for lbl in ('small', 'medium', 'large')]
+    return specs
+
+
 SUPER_CLASS_IDS = tuple(np.array(ids) for ids in taxonomy.SUPER_CLASSES.values())
 
 
@@ -365,32 +394,9 @@ class FashionpediaEval:
 
     def summary(self, f1=True, iou=True, cat_idx=None, super_idx=None):
         """Official summary dict of one view (keys as ``FPEval._summarize_with_cat``)."""
-        res = OrderedDict()
-        if super_idx is None and cat_idx is None:
-            for idx, sc in enumerate(SUPER_CLASSES):
-                if idx == 1 and f1:
-                    continue
-                res['AP' + sc] = self._summarize('ap', super_idx=idx, f1=f1, iou=iou)
-        kw = dict(f1=f1, iou=iou, super_idx=super_idx, cat_idx=cat_idx)
-        res['AP'] = self._summarize('ap', **kw)
-        if iou:
-            res['AP_IOU50'] = self._summarize('ap', iou_thr=.5, **kw)
-            res['AP_IOU75'] = self._summarize('ap', iou_thr=.75, **kw)
-        if f1:
-            for t in (0.5, 0.75):
-                res[f'AP_F1{int(t * 100):d}'] = self._summarize('ap', f1_thr=t, **kw)
-        if f1 and iou:
-            for ti in (0.5, 0.75):
-                for tf in (0.5, 0.75):
-                    res[f'AP_IOU{int(ti * 100):d}_F1{int(tf * 100):d}'] = self._summarize(
-                        'ap', iou_thr=ti, f1_thr=tf, **kw)
-        for lbl in ('small', 'medium', 'large'):
-            res['AP' + lbl[0]] = self._summarize('ap', area=lbl, **kw)
-        for md in self.params.maxDets:
-            res[f'AR@{md}'] = self._summarize('ar', max_dets=md, **kw)
-        for lbl in ('small', 'medium', 'large'):
-            res[f'AR{lbl[0]}@100'] = self._summarize('ar', area=lbl, **kw)
-        return res
+        return OrderedDict(
+            (key, self._summarize(kind, **kw))
+            for key, kind, kw in summary_specs(self.params.maxDets, f1, iou, cat_idx, super_idx))
 
     def summarize(self):
         """Fill ``results`` (IoU+F1), ``resultDet`` (IoU only), ``resultF1`` (F1 only)."""

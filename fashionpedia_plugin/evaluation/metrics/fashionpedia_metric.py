@@ -6,11 +6,13 @@ from mmdet.evaluation import CocoMetric
 from mmdet.registry import METRICS, TASK_UTILS
 from mmengine.fileio import dump, load
 from mmengine.logging import MMLogger
+from pycocotools.cocoeval import Params
 from terminaltables import AsciiTable
 
 from ... import taxonomy
 from ...datasets.validation import FashionpediaDataError
-from ..functional import STAT_NAMES, FashionpediaEval, HotcocoGT, check_backend, coco_stats
+from ..functional import (STAT_NAMES, FashionpediaEval, HotcocoGT, check_backend, coco_stats,
+                          summary_specs)
 from ..functional.fp_columns import load_results
 from ..functional.fp_kernels import compiled_on_disk
 
@@ -193,7 +195,12 @@ class FashionpediaMetric(CocoMetric):
             preds = json_results.get(iou_type, [])
             if not preds:
                 logger.warning(f'No {iou_type} predictions: IoU+F1 metrics are 0.')
-                eval_results.update({f'{iou_type}_iouf1_{k}': 0.0 for k in HEADLINE_KEYS})
+                # the keys of a run with detections (trackers and analyze_logs see one set)
+                max_dets = sorted(Params(iouType=iou_type).maxDets)
+                eval_results.update({
+                    f'{iou_type}_iouf1_{k}': 0.0
+                    for k, _, _ in summary_specs(max_dets)
+                })
                 eval_results.update({f'{iou_type}_{v}_AP': 0.0 for v in ('f1', 'iou')})
                 continue
             coco_dt = load_results(self._coco_api, preds, iou_type)
