@@ -34,6 +34,11 @@ CLI_CASES = {
                             '{emptylist}'], 'no results to evaluate'),
     'eval-wrong-format': (['analysis_tools/fashionpedia_eval.py', '{ann}',
                            '{json}'], 'expected a JSON list of results'),
+    'eval-pickle':
+    (['analysis_tools/fashionpedia_eval.py', '{ann}',
+      '{pkl}'], 'not a UTF-8 JSON file (\'utf-8\' codec can\'t decode byte 0x80 in position 0: '
+     'invalid start byte); a pickle of mmdet\'s raw results is not read (nothing is '
+     'unpickled): write the JSON with tools/test.py --out x.json'),
     'analyze-missing': (['analysis_tools/analyze_logs.py', '/nope'], 'not found'),
     'analyze-garbage': (['analysis_tools/analyze_logs.py', '{garbage}'], 'not a JSON line'),
     'diff-missing': (['analysis_tools/config_diff.py', DEMO_CONFIG,
@@ -45,6 +50,12 @@ CLI_CASES = {
 }
 
 
+def _pickle(path):
+    import pickle
+    path.write_bytes(pickle.dumps([{'img_id': 1}]))
+    return str(path)
+
+
 @pytest.mark.parametrize('case', sorted(CLI_CASES))
 def test_cli_bad_inputs_one_line_error(case, tmp_path, synthetic_root):
     args, needle = CLI_CASES[case]
@@ -53,6 +64,7 @@ def test_cli_bad_inputs_one_line_error(case, tmp_path, synthetic_root):
         '{json}': _write(tmp_path, 'c.json', '{"a": 1}'),
         '{empty}': _write(tmp_path, 'e.json', '{}'),
         '{emptylist}': _write(tmp_path, 'l.json', '[]'),
+        '{pkl}': _pickle(tmp_path / 'preds.pkl'),
         '{garbage}': _write(tmp_path, 'scalars.json', 'this is not json\n'),
         '{ann}': osp.join(synthetic_root, 'annotations', 'instances_attributes_val2020.json'),
     }
