@@ -96,6 +96,14 @@ def test_diff_rows_list_items_by_type_and_wrapped_values(tmp_path):
     text = format_rows([('long', rows['long'][0], 'changed')], ['[A]', '[B]'])
     assert ''.join(line[15:].split()[-1] for line in text.splitlines()[1:]).endswith('y')
     assert '...' not in text
+    # ... at a separator where there is one: names stay whole, nothing is lost
+    from fashionpedia_plugin.toolkit.config_diff import fmt
+    value = dict(type='AttributeConvFCBBoxHead', num_classes=46, loss_attr=dict(loss_weight=1.0))
+    lines = fmt(value, 40)
+    assert ''.join(lines) == repr(value) and all(len(ln) <= 40 for ln in lines)
+    assert any("'AttributeConvFCBBoxHead'" in ln for ln in lines), lines
+    assert fmt('x' * 90, 40) == ['x' * 40, 'x' * 40, 'x' * 10] and fmt('') == ['']
+    assert fmt('AttributeConvFCBBoxHead', 21) == ['AttributeConvFCBBox', 'Head']
 
 
 def test_recipe_schedule_arithmetic_reads_at_small_scale():

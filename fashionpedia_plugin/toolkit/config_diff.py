@@ -85,9 +85,20 @@ def images(n):
 
 
 def fmt(v, width=40):
-    """A value as lines of at most ``width`` characters (wrapped, never cut)."""
+    """A value as lines of at most ``width`` characters (wrapped, never cut): each line ends
+    after a space, comma or bracket in its second half where there is one, so that a name
+    (``AttributeConvFCBBoxHead``) is not split, else before a capital that follows a small
+    letter (``AttributeConvFCBBox`` / ``Head`` in a narrow column); the lines joined are the
+    value."""
     s = repr(v) if not isinstance(v, str) else v
-    return [s[i:i + width] for i in range(0, len(s), width)] or ['']
+    lines = []
+    while len(s) > width:
+        cut = max(s.rfind(c, width // 2, width) for c in ' ,([{') + 1 or max(
+            (i for i in range(width // 2, width) if s[i].isupper() and s[i - 1].islower()),
+            default=width)
+        lines.append(s[:cut])
+        s = s[cut:]
+    return lines + [s] if s or not lines else lines
 
 
 def format_rows(rows, names, width=40, columns=100):
