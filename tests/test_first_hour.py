@@ -158,6 +158,7 @@ def test_wrong_data_root_is_said_before_the_prior(renamed_sample, synthetic_root
         osp.join(synthetic_root, 'annotations', 'instances_attributes_val2020.json'),
         val_only / 'annotations')
     check_data_root(load_config(DEMO_CONFIG, data_root=str(val_only)), str(val_only))
+    check_data_root(load_config(DEMO_CONFIG, data_root='s3://bucket/fp'), 's3://bucket/fp')
 
 
 # 2. the data doctor's summary agrees with its findings

@@ -392,8 +392,9 @@ def check_data_root(cfg, data_root):
     A wrong folder (a typo, a split's image folder) would otherwise first be reported as a
     missing attribute prior (the train annotation file, read when the model is built); a
     folder with some of them (only the val split, for test.py) passes, each dataset then checks
-    its own file."""
-    if data_root is None:
+    its own file. A remote root (``s3://...``, read through the datasets' ``backend_args``) is
+    not checked here."""
+    if data_root is None or '://' in data_root:
         return
     if not osp.isdir(data_root):
         raise CLIError(f'--data-root {data_root}: not a folder (from {os.getcwd()})')
