@@ -103,6 +103,8 @@ def test_resume_from_another_models_checkpoint_stops_in_one_line(trained, synthe
     assert res.returncode == 2 and 'Traceback' not in res.stderr, res.stderr[-3000:]
     assert err[-1].startswith(f'error: cannot resume: checkpoint {ckpt} has an attribute head')
     assert f'use --cfg-options load_from={ckpt}' in err[-1]
+    # one piece of advice: --allow-partial does not apply to --resume (only to load_from)
+    assert err[-1].count('--allow-partial') == 1 and 'Use that config' not in err[-1], err[-1]
     assert 'Iter(train)' not in res.stdout
 
 

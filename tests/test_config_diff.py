@@ -104,6 +104,7 @@ def test_diff_rows_list_items_by_type_and_wrapped_values(tmp_path):
     assert any("'AttributeConvFCBBoxHead'" in ln for ln in lines), lines
     assert fmt('x' * 90, 40) == ['x' * 40, 'x' * 40, 'x' * 10] and fmt('') == ['']
     assert fmt('AttributeConvFCBBoxHead', 21) == ['AttributeConvFCBBox', 'Head']
+    assert ''.join(fmt('AbAbAb', 1)) == 'AbAbAb'  # a narrow column ends (it looped)
 
 
 def test_recipe_schedule_arithmetic_reads_at_small_scale():

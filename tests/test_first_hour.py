@@ -326,9 +326,13 @@ def test_dist_train_usage_error_is_printed_once_and_last(tmp_path):
 
 def test_srun_usage_error_is_printed_by_task_0_only(monkeypatch):
     """Under ``srun`` (tools/slurm_train.sh: every task runs train.py with the same arguments)
-    task 0 prints the usage and the error, the other tasks exit 2 without a word (each printed
+    task 0 prints the usage and the error, the other tasks exit 2 without a word after a wait
+    (so that srun --kill-on-bad-exit does not end task 0 before it printed; each task printed
     both: 16 copies for two nodes)."""
     from conftest import tool_in_process
+
+    from fashionpedia_plugin.toolkit import cli
+    monkeypatch.setattr(cli, 'SRUN_QUIET_WAIT_S', 0)  # (srun kills the step when task 0 exits)
     monkeypatch.setenv('SLURM_NTASKS', '16')
     for task, says in (('0', True), ('3', False)):
         monkeypatch.setenv('SLURM_PROCID', task)

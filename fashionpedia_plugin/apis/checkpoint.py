@@ -35,7 +35,12 @@ ATTRIBUTE_KEYS = ('fc_attr.', )
 
 
 class CheckpointMismatchError(ValueError):
-    """The checkpoint's weights do not fit the model built from the config."""
+    """The checkpoint's weights do not fit the model built from the config; ``why``: the
+    message without the advice (a caller with other advice, ``--resume``, says its own)."""
+
+    def __init__(self, message, why=None):
+        super().__init__(message)
+        self.why = why or message
 
 
 class CheckpointLoadError(ValueError):
@@ -172,9 +177,10 @@ def check_checkpoint(model, filename, allow_partial=False, logger=None, checkpoi
     if name:
         msg += f' It was trained with the config {name!r}.'
     if not allow_partial:
-        raise CheckpointMismatchError(msg + (' Use that config, or pass' if name else ' Pass') +
-                                      ' --allow-partial to load only the weights that fit '
-                                      '(e.g. to fine-tune from them), with a warning.')
+        raise CheckpointMismatchError(
+            msg + (' Use that config, or pass' if name else ' Pass') + ' --allow-partial to load '
+            'only the weights that fit (e.g. to fine-tune from them), with a warning.',
+            why=msg)
     if logger is not None:
         logger.warning(f'--allow-partial: {msg}')
     return msg

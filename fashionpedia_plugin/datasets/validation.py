@@ -29,8 +29,8 @@ def load_json(path, what='annotation file'):
             f'{path}: malformed JSON at line {e.lineno} column {e.colno}: {e.msg}') from None
     except UnicodeDecodeError as e:
         hint = ('; a pickle of mmdet\'s raw results is not read (nothing is unpickled): write '
-                'the JSON with tools/test.py --out x.json') if path.endswith(
-                    ('.pkl', '.pickle')) else ''
+                'the JSON with tools/test.py --out x.json') if what == 'results file' and \
+            path.endswith(('.pkl', '.pickle')) else ''
         raise FashionpediaDataError(f'{path}: not a UTF-8 JSON file ({e}){hint}') from None
 
 

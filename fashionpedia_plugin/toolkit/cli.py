@@ -14,6 +14,7 @@ import os.path as osp
 import shutil
 import sys
 import tempfile
+import time
 import warnings
 
 warnings.filterwarnings('ignore', message='pkg_resources is deprecated', category=UserWarning)
@@ -44,6 +45,9 @@ def run_cli(main, argv=None):
         return 2
 
 
+SRUN_QUIET_WAIT_S = 60  # how long a task other than 0 waits before its silent usage exit
+
+
 class ToolParser(argparse.ArgumentParser):
     """argparse's parser, whose usage error under ``tools/dist_*.sh`` is the launcher's last
     line like any other error (:func:`report_error`: once for all ranks, after the usage that
@@ -57,6 +61,9 @@ class ToolParser(argparse.ArgumentParser):
         rank = os.environ.get('RANK', '0')
         if error_file(rank) is None:
             if _slurm_task() not in (None, 0):
+                # srun --kill-on-bad-exit ends the step at the first task that exits: wait, so
+                # that task 0's usage and error are printed before this task's exit ends it
+                time.sleep(SRUN_QUIET_WAIT_S)
                 sys.exit(2)
             super().error(message)
         if rank == '0':
@@ -392,8 +399,8 @@ def check_data_root(cfg, data_root):
     A wrong folder (a typo, a split's image folder) would otherwise first be reported as a
     missing attribute prior (the train annotation file, read when the model is built); a
     folder with some of them (only the val split, for test.py) passes, each dataset then checks
-    its own file. A remote root (``s3://...``, read through the datasets' ``backend_args``) is
-    not checked here."""
+    its own file. A URI root (``s3://...``) is left as it is: not a local folder to check
+    (``FashionpediaDataset`` reads its annotation file with ``open``, a local path)."""
     if data_root is None or '://' in data_root:
         return
     if not osp.isdir(data_root):

@@ -91,7 +91,7 @@ def fmt(v, width=40):
     letter (``AttributeConvFCBBox`` / ``Head`` in a narrow column); the lines joined are the
     value."""
     s = repr(v) if not isinstance(v, str) else v
-    lines = []
+    width, lines = max(2, width), []
     while len(s) > width:
         cut = max(s.rfind(c, width // 2, width) for c in ' ,([{') + 1 or max(
             (i for i in range(width // 2, width) if s[i].isupper() and s[i - 1].islower()),

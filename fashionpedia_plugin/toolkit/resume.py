@@ -73,8 +73,7 @@ def check_resume_weights(runner, checkpoint, loaded):
     try:
         check_checkpoint(runner.model, checkpoint, False, runner.logger, loaded)
     except CheckpointMismatchError as e:
-        why = str(e).replace(' Pass --allow-partial to load it anyway.', '')
         raise CheckpointMismatchError(
-            f'cannot resume: {why} --resume continues the run that wrote it (its config); to '
+            f'cannot resume: {e.why} --resume continues the run that wrote it (its config); to '
             f'start a new run from its weights, use --cfg-options load_from={checkpoint} '
             '(with --allow-partial for the weights that fit)') from None

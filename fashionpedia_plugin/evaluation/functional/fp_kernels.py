@@ -21,6 +21,7 @@ an install spends 35-100 s on 2 CPU cores compiling (:func:`compiled_on_disk`).
 """
 import glob
 import os.path as osp
+import sys
 
 import numba
 import numpy as np
@@ -49,8 +50,9 @@ def compiled_on_disk():
     its cache on the source file's modification time and size, so a ``git pull`` that changes
     a file recompiles its kernels (the index files of the old version stay behind)."""
     here = osp.dirname(osp.abspath(__file__))
+    tag = f'py{sys.version_info[0]}{sys.version_info[1]}'  # this interpreter's index files
     for module in KERNEL_MODULES:
-        indexes = glob.glob(osp.join(_cache_dir(), f'{module}.*.nbi'))
+        indexes = glob.glob(osp.join(_cache_dir(), f'{module}.*.{tag}.nbi'))
         if not indexes or (max(map(osp.getmtime, indexes)) < osp.getmtime(
                 osp.join(here, f'{module}.py'))):
             return False

@@ -19,6 +19,13 @@ from ..functional.fp_kernels import compiled_on_disk
 HEADLINE_KEYS = ('AP', 'AP_IOU50_F150', 'AP_IOU75_F175', 'AP_F150', 'AP_F175', 'APo', 'APp')
 
 
+def scalar_name(key):
+    """A summary key of the official evaluator as a logged scalar: ``AR@100`` -> ``AR_100``
+    (MLflow refuses a metric name with ``@``: the first validation with detections stopped
+    the run with an ``MlflowException``)."""
+    return key.replace('@', '_')
+
+
 @METRICS.register_module()
 class FashionpediaMetric(CocoMetric):
     """``CocoMetric`` that also computes the attribute-aware AP of the official evaluator.
@@ -158,8 +165,9 @@ class FashionpediaMetric(CocoMetric):
             raise RuntimeError(f'{len(img_ids) - len(set(img_ids))} duplicated images in the '
                                'gathered evaluation results')
         logger.info(f'FashionpediaMetric: evaluated {len(img_ids)} images')
-        detected = any(len(pred['labels']) for _, pred in results)  # else nothing compiles
-        if detected and not self.format_only and not compiled_on_disk():
+        # the kernels run for the IoU+F1 AP of detections only (COCO AP: the backend's own)
+        detected = any(len(pred['labels']) for _, pred in results)
+        if detected and self.attribute_metric and not self.format_only and not compiled_on_disk():
             logger.info('FashionpediaMetric: compiling the evaluation kernels first (numba, once '
                         'after an install, 35-100 s on 2 CPU cores; cached on disk)')
         t_start = time.perf_counter()
@@ -198,7 +206,7 @@ class FashionpediaMetric(CocoMetric):
                 # the keys of a run with detections (trackers and analyze_logs see one set)
                 max_dets = sorted(Params(iouType=iou_type).maxDets)
                 eval_results.update({
-                    f'{iou_type}_iouf1_{k}': 0.0
+                    f'{iou_type}_iouf1_{scalar_name(k)}': 0.0
                     for k, _, _ in summary_specs(max_dets)
                 })
                 eval_results.update({f'{iou_type}_{v}_AP': 0.0 for v in ('f1', 'iou')})
@@ -208,7 +216,7 @@ class FashionpediaMetric(CocoMetric):
             fp_eval.params.imgIds = self.img_ids
             views = fp_eval.run()
             for key, value in views['iou+f1'].items():
-                eval_results[f'{iou_type}_iouf1_{key}'] = round(float(value), 4)
+                eval_results[f'{iou_type}_iouf1_{scalar_name(key)}'] = round(float(value), 4)
             eval_results[f'{iou_type}_f1_AP'] = round(float(views['f1']['AP']), 4)
             eval_results[f'{iou_type}_iou_AP'] = round(float(views['iou']['AP']), 4)
             logger.info(f'{iou_type} AP with IoU+F1: ' + ', '.join(f'{k}={views["iou+f1"][k]:.3f}'
