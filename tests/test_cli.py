@@ -136,3 +136,21 @@ def test_tools_create_the_folder_of_what_they_write(tmp_path, synthetic_root):
     res = tool_in_process(
         osp.join(TOOLS, 'analysis_tools', 'build_attribute_prior.py'), ann, '--out', str(prior))
     assert res.returncode == 0 and prior.is_file(), res.stderr[-2000:]
+
+
+def test_data_root_on_a_concat_dataset_is_one_line(tmp_path):
+    """mmengine's ConcatDataset takes no data_root: --data-root set one on it and the build
+    failed with a TypeError traceback after the config was read; now one line saying how."""
+    from conftest import derived_config
+
+    from fashionpedia_plugin.toolkit.cli import CLIError, load_config
+    cfg = derived_config(
+        tmp_path, "train_dataloader = dict(dataset=dict(_delete_=True, type='ConcatDataset', "
+        "datasets=[_base_.train_dataloader.dataset, _base_.train_dataloader.dataset]))\n")
+    with pytest.raises(CLIError) as e:
+        load_config(str(cfg), data_root=str(tmp_path))
+    assert str(e.value) == (
+        '--data-root and the data flags point one dataset at a folder, but train_dataloader.'
+        'dataset is a ConcatDataset of 2: set each one with --cfg-options train_dataloader.'
+        'dataset.datasets.0.data_root=DIR ... (or .ann_file=FILE)')
+    assert load_config(str(cfg)).train_dataloader.dataset.type == 'ConcatDataset'

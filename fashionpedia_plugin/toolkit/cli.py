@@ -336,6 +336,12 @@ def set_data_layout(cfg, data_root=None, ann=None, img=None, explicit=()):
             ds = _dataset(cfg, name)
             if ds is None:
                 continue
+            if isinstance(ds.get('datasets'), (list, tuple)) and 'data_root' not in ds:
+                # ConcatDataset takes no data_root (set on it, its build is a TypeError)
+                raise CLIError(f'--data-root and the data flags point one dataset at a folder, but '
+                               f'{name}.dataset is a {ds.get("type", "ConcatDataset")} of '
+                               f'{len(ds["datasets"])}: set each one with --cfg-options '
+                               f'{name}.dataset.datasets.0.data_root=DIR ... (or .ann_file=FILE)')
             if ds.get('data_root'):
                 old_roots.add(ds['data_root'])
             if ds.get('ann_file'):
