@@ -91,8 +91,6 @@ def main(argv=None):
     a = p.parse_args(argv)
     import os.path as osp
 
-    import torch
-
     from fashionpedia_plugin.apis import FashionpediaInferencer, inference_config
     from fashionpedia_plugin.tryon import collect_images, parse_classes, parse_formats, run_batch
     for path, what in ((a.config, 'config'), (a.checkpoint, 'checkpoint'),
@@ -122,7 +120,7 @@ def main(argv=None):
     inferencer = FashionpediaInferencer(
         cfg,
         a.checkpoint,
-        device=('cuda' if torch.cuda.is_available() else 'cpu') if a.device == 'auto' else a.device,
+        device=None if a.device == 'auto' else a.device,  # None: mmengine's get_device()
         attr_decoder=a.attr_decoder,
         allow_partial=a.allow_partial,
         trust_checkpoint=a.trust_checkpoint,

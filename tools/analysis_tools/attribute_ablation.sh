@@ -31,8 +31,9 @@ for thr in 0.5 0.05; do
     "$thr" "$OUT/prior.json" > "$OUT/thr$thr-exclusive.json"
 done
 
-# each target at its own loss weight: the official one at 1.0 as in the paper configs
-# (docs/attributes.md), the positive one at the demo config's 0.1
+# each target at its own loss weight: the official one at 1.0 (tensorflow/tpu
+# models/official/detection/projects/fashionpedia/modeling/model.py build_losses adds the
+# attribute loss unweighted to the total), the positive one at the demo config's 0.1
 declare -A WEIGHT=([official]=1.0 [positive]=0.1)
 for target in official positive; do
   W=$OUT/$target

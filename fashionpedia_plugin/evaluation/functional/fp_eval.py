@@ -40,6 +40,7 @@ from .fp_columns import Columns, ground_truth_columns
 
 CATS_WITH_ATTRIBUTES = taxonomy.CATEGORIES_WITH_ATTRIBUTES_EVAL_ORDER
 SUPER_CLASSES = tuple(taxonomy.SUPER_CLASSES)  # outerwear 0-12, accessory 13-26, part 27-45
+SUPER_CLASS_IDS = tuple(np.array(ids) for ids in taxonomy.SUPER_CLASSES.values())
 
 
 def summary_specs(max_dets, f1=True, iou=True, cat_idx=None, super_idx=None):
@@ -67,9 +68,6 @@ def summary_specs(max_dets, f1=True, iou=True, cat_idx=None, super_idx=None):
     specs += [(f'AR{lbl[0]}@100', 'ar', dict(area=lbl, **kw))
               for lbl in ('small', 'medium', 'large')]
     return specs
-
-
-SUPER_CLASS_IDS = tuple(np.array(ids) for ids in taxonomy.SUPER_CLASSES.values())
 
 
 def f1_thresholds():

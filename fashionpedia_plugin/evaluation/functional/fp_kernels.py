@@ -52,7 +52,7 @@ def compiled_on_disk():
     here = osp.dirname(osp.abspath(__file__))
     tag = f'py{sys.version_info[0]}{sys.version_info[1]}'  # this interpreter's index files
     for module in KERNEL_MODULES:
-        indexes = glob.glob(osp.join(_cache_dir(), f'{module}.*.{tag}.nbi'))
+        indexes = glob.glob(osp.join(_cache_dir(), f'{module}.*.{tag}*.nbi'))  # (+ abiflags)
         if not indexes or (max(map(osp.getmtime, indexes)) < osp.getmtime(
                 osp.join(here, f'{module}.py'))):
             return False
