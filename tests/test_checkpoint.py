@@ -124,3 +124,25 @@ def test_bare_resume_with_nothing_to_resume_keeps_the_configs_load_from(
     log = open(runner.logger.log_file).read()
     assert f'--resume: no checkpoint in {work} (no last_checkpoint file): this run starts from ' \
         f'iteration 0, from the config\'s load_from {ckpt}' in log
+
+
+def test_resume_takes_the_checkpoints_seed_before_the_sampler_is_built(
+        trained, synthetic_root, tmp_path):
+    """mmengine builds the train loop (its sampler seeded with the runner's seed) before it
+    restores the checkpoint's seed: a config without randomness.seed (mmdet's default, the
+    paper configs) resumed with another data order. tools/train.py --resume sets the seed
+    first, and says so."""
+    import shutil
+
+    from fashionpedia_plugin.toolkit.launch import build_train_runner
+    work = str(tmp_path / 'resumed')
+    shutil.copytree(trained[0], work)
+    saved = torch.load(osp.join(work, 'iter_2.pth'), map_location='cpu', weights_only=False)
+    seed = saved['meta']['seed']
+    runner = build_train_runner([
+        DEMO_CONFIG, '--work-dir', work, '--resume', '--cfg-options',
+        *tiny_cfg_options(synthetic_root, work, max_iters=4), 'randomness.seed=None'
+    ])
+    assert runner._resume and runner.seed == seed == runner.cfg.randomness.seed
+    log = open(runner.logger.log_file).read()
+    assert f'--resume: seed {seed} of the checkpoint, not a new random seed' in log

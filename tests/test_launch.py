@@ -312,3 +312,50 @@ def test_best_checkpoint_on_its_own_split_warns(trained, synthetic_root, tmp_pat
     assert selection_warning(osp.join(work, 'iter_2.pth'), ckpt, cfg) is None
     cfg.test_evaluator.ann_file = ann.replace('val2020', 'test2020')
     assert selection_warning(best, ckpt, cfg) is None
+
+
+@pytest.mark.parametrize('launcher, env, nodes', [
+    ('pytorch', dict(WORLD_SIZE='16', LOCAL_WORLD_SIZE='8'), 2),
+    ('pytorch', dict(WORLD_SIZE='8', LOCAL_WORLD_SIZE='8'), 1),
+    ('slurm', dict(SLURM_NNODES='4', SLURM_NTASKS='32'), 4),
+    ('mpi', dict(OMPI_COMM_WORLD_SIZE='16', OMPI_COMM_WORLD_LOCAL_SIZE='8'), 2),
+    ('none', dict(WORLD_SIZE='16', LOCAL_WORLD_SIZE='8'), 1),
+])
+def test_results_are_gathered_without_a_shared_folder_on_several_nodes(
+        launcher, env, nodes, monkeypatch):
+    """mmengine's default collect_device 'cpu' needs a folder every node shares (rank 0 reads
+    the others' pickles from it): on two nodes with their own disks the first validation
+    stopped. On several nodes the evaluators gather through the process group instead."""
+    from mmengine.config import Config
+
+    from fashionpedia_plugin.toolkit.launch import gather_results_in_memory
+    from fashionpedia_plugin.toolkit.schedule_scaling import nodes_from_env
+    for k in ('WORLD_SIZE', 'LOCAL_WORLD_SIZE', 'SLURM_NNODES', 'SLURM_JOB_NUM_NODES',
+              'OMPI_COMM_WORLD_SIZE', 'OMPI_COMM_WORLD_LOCAL_SIZE'):
+        monkeypatch.delenv(k, raising=False)
+    for k, v in env.items():
+        monkeypatch.setenv(k, v)
+    assert nodes_from_env(launcher) == nodes
+    cfg = Config.fromfile(DEMO_CONFIG)
+    cfg.test_evaluator = [
+        dict(cfg.val_evaluator),
+        dict(type='DumpDetResults', collect_device='cpu')
+    ]
+    note = gather_results_in_memory(cfg, nodes)
+    if nodes == 1:
+        assert note is None and 'collect_device' not in cfg.val_evaluator
+        return
+    assert cfg.val_evaluator.collect_device == 'gpu'
+    assert cfg.test_evaluator[0]['collect_device'] == 'gpu'
+    assert cfg.test_evaluator[1]['collect_device'] == 'cpu'  # set by the user: kept
+    assert note.startswith(f'{nodes} nodes: val_evaluator.FashionpediaMetric, '
+                           'test_evaluator.FashionpediaMetric gather results')
+
+
+def test_mpi_ranks_get_their_node_local_gpu(monkeypatch):
+    from fashionpedia_plugin.toolkit.launch import local_rank
+    monkeypatch.setenv('OMPI_COMM_WORLD_LOCAL_RANK', '3')
+    assert local_rank('mpi') == '3'
+    assert local_rank('pytorch', 0) == '0'  # torchrun sets LOCAL_RANK itself
+    monkeypatch.delenv('OMPI_COMM_WORLD_LOCAL_RANK')
+    assert local_rank('mpi', 0) == '0'

@@ -256,3 +256,54 @@ def test_moved_work_dir_resumes_and_a_flag_mismatch_stops(synthetic_root, tmp_pa
                           'written'), err
     assert err.endswith('Resume as it was trained: add --keep-schedule'), err
     assert not osp.isfile(osp.join(moved, 'iter_4.pth'))
+
+
+SAME_START_RANK = r'''
+import os, sys
+from datetime import timedelta
+from types import SimpleNamespace
+import torch.distributed as dist
+from fashionpedia_plugin.engine.hooks import CheckpointProvenanceHook
+from fashionpedia_plugin.engine.hooks.resume_checks import ScheduleMismatchError
+rank = int(sys.argv[1])
+dist.init_process_group('gloo', init_method='tcp://127.0.0.1:' + sys.argv[2], rank=rank,
+                        world_size=2, timeout=timedelta(seconds=60))
+# what Runner.train() has when CheckpointProvenanceHook.before_train runs: rank 0 resumed
+# iteration 200 from its node's work dir, rank 1 found no checkpoint and starts from 0
+runner = SimpleNamespace(world_size=2, _resume=rank == 0, iter=200 if rank == 0 else 0)
+try:
+    CheckpointProvenanceHook().before_train(runner)
+    print('started')
+except ScheduleMismatchError as e:
+    print(e)
+'''
+
+
+def test_a_rank_that_did_not_resume_still_meets_the_start_check(tmp_path):
+    """Node-local work dirs, only node 0's has a checkpoint: every rank stops with the one-line
+    error. The check ran on resumed ranks only, so rank 0 waited in the gather while rank 1
+    went on to train (a hang until the collective timeout)."""
+    import subprocess
+    import sys
+
+    from conftest import REPO, free_port
+    script = tmp_path / 'rank.py'
+    script.write_text(SAME_START_RANK)
+    port = str(free_port())
+    procs = [
+        subprocess.Popen([sys.executable, str(script), str(r), port],
+                         cwd=REPO,
+                         stdout=subprocess.PIPE,
+                         stderr=subprocess.STDOUT,
+                         text=True) for r in (0, 1)
+    ]
+    outs = []
+    for p in procs:
+        try:
+            outs.append(p.communicate(timeout=120)[0])
+        except subprocess.TimeoutExpired:
+            for q in procs:
+                q.kill()
+            pytest.fail('the start check hung: a rank skipped the gather')
+    for out in outs:
+        assert 'the ranks start from different iterations (rank 0: 200, rank 1: 0)' in out, out

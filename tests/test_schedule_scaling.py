@@ -34,6 +34,25 @@ def test_paper_1x_keeps_images_and_lr_per_image(gpus):
     assert cfg.auto_scale_schedule.total_batch == total  # in the config dump and checkpoints
 
 
+def test_a_resolved_config_says_the_batch_its_lr_is_for():
+    """The dumped config of a run resolved for 4 x 2 has lr 0.01 for total batch 8: its
+    auto_scale_lr.base_batch_size says 8, so that a rerun with --keep-schedule --auto-scale-lr
+    on 8 x 2 scales x 2 (mmengine's scale_lr: real batch / base_batch_size), and the recipe
+    check of the dump reads 4 GPUs, not 8 (16 / 2)."""
+    from fashionpedia_plugin.toolkit.recipe_check import check, intended_gpus
+    cfg = paper('1x')
+    resolve_schedule(cfg, 4)
+    dumped = Config.fromstring(cfg.pretty_text, '.py')
+    assert dumped.auto_scale_lr.base_batch_size == 8 and dumped.optim_wrapper.optimizer.lr == 0.01
+    assert intended_gpus(dumped) == 4
+    rows = {r[0]: r for r in check(dumped, schedule='1x')}
+    assert rows['schedule (images seen)'][1] == 22500 * 64
+    # resolved again (a rerun of the dump on 8 processes): from its own units, never twice
+    rec = resolve_schedule(dumped, 8)
+    assert rec['factor'] == 2 and dumped.optim_wrapper.optimizer.lr == 0.02
+    assert dumped.train_cfg.max_iters == 90000
+
+
 def test_start_up_lines_for_1_4_and_8_gpus():
     lines = {g: describe(resolve_schedule(paper('1x'), g)) for g in (1, 4, 8)}
     assert lines[4][0].startswith('total batch 8 (4 processes x 2): lr 0.01, 180,000 iterations, '
@@ -69,7 +88,8 @@ def test_recipe_check_matches_warmup_and_loss_scales_at_any_gpu_count():
             for entry in ('warm-up (images)', 'schedule (images seen)', 'lr drops (images seen)',
                           'lr per image', 'RPN score loss', 'RPN box loss', 'R-CNN class loss',
                           'R-CNN box loss', 'mask loss', 'FPN batch norm', 'RPN conv batch norm',
-                          'box head', 'mask head'):
+                          'box head', 'mask head', 'anchor centres', 'RPN anchor matching',
+                          'RoIAlign sampling', 'mask targets'):
                 assert rows[entry][3] == 'match', (sched, gpus, rows[entry])
             assert 'modeling/losses.py' in rows['RPN box loss'][4] or \
                 'L (' in rows['RPN box loss'][4]
@@ -83,7 +103,12 @@ def test_mmdet_style_variant_keeps_mmdets_losses():
     cfg = Config.fromfile(
         osp.join(PAPER, 'attr-mask-rcnn_r50_fpn_mmdet-style_lsj-1x_fashionpedia.py'))
     rows = {r[0]: r for r in check(cfg, schedule='1x')}
-    assert rows['RPN box loss'][1] == 'L1 x 1, / sampled anchors'
+    assert rows['RPN box loss'][1] == 'L1 x 1, sampled positives, / sampled anchors'
+    assert rows['anchor centres'][1] == '0 x stride + k x stride'
+    assert rows['RPN anchor matching'][1] == "fg >= 0.7, bg < 0.3, + each gt's best anchors " \
+        'at IoU >= 0.3'
+    assert rows['RoIAlign sampling'][1] == 'adaptive samples per bin, half-pixel shift'
+    assert rows['mask targets'][1] == 'binary (> 0.5)'
     assert rows['R-CNN box loss'][1] == 'L1 x 1, / sampled RoIs'
     assert rows['RPN conv batch norm'][1] is False and rows['FPN batch norm'][1] is False
 

@@ -19,8 +19,9 @@ from ..apis.checkpoint import CheckpointLoadError, load_checkpoint_file, trust_c
 from ..engine.hooks.resume_checks import checkpoint_dir
 from .cli import (CLIError, ToolParser, check_data_root, check_work_dir, common_args, data_args,
                   data_root_arg, load_config, trust_checkpoint_arg)
-from .resume import check_resume_weights, latest_in_work_dir
-from .schedule_scaling import describe, rescaled_options, resolve_schedule, world_size_from_env
+from .resume import check_resume_weights, latest_in_work_dir, resume_seed
+from .schedule_scaling import (describe, nodes_from_env, rescaled_options, resolve_schedule,
+                               world_size_from_env)
 
 # Long blocks that mmengine's Runner logs at start: kept in the log file, not on the console.
 FILE_ONLY = ('\n' + '-' * 60 + '\nSystem environment:', 'Config:\n',
@@ -120,6 +121,38 @@ def allow_partial_arg(parser):
         'weights), with a warning, instead of stopping')
 
 
+def local_rank(launcher, given=0):
+    """``LOCAL_RANK`` where the launcher set none: mmengine's ``_init_dist_mpi`` picks the GPU
+    from ``OMPI_COMM_WORLD_LOCAL_RANK``, but ``Runner.wrap_model`` hands DDP
+    ``device_ids=[LOCAL_RANK]``: the same number, or every rank of a node would ask for GPU 0
+    (mmdet's tools/train.py sets ``--local_rank``, 0)."""
+    mpi = os.environ.get('OMPI_COMM_WORLD_LOCAL_RANK', '')
+    return mpi if launcher == 'mpi' and mpi.isdigit() else str(given)
+
+
+def gather_results_in_memory(cfg, nodes):
+    """On more than one machine, the evaluators gather the ranks' results through the process
+    group (``collect_device='gpu'``: mmengine's ``all_gather_object``, any backend) instead of
+    mmengine's default ``'cpu'``, which has every rank write a pickle into a folder under the
+    current directory that rank 0 then reads: on nodes without a shared working directory the
+    first validation stops with "... is not an shared directory" (mmengine dist/dist.py
+    ``collect_results_cpu``). A metric that sets ``collect_device`` keeps it. Returns a log
+    line, or None."""
+    if nodes <= 1:
+        return None
+    changed = []
+    for key in ('val_evaluator', 'test_evaluator'):
+        ev = cfg.get(key)
+        for metric in ev if isinstance(ev, (list, tuple)) else [ev] if ev else []:
+            if isinstance(metric, dict) and 'collect_device' not in metric:
+                metric['collect_device'] = 'gpu'
+                changed.append(f'{key}.{metric.get("type", "?")}')
+    if not changed:
+        return None
+    return (f'{nodes} nodes: {", ".join(changed)} gather results through the process group '
+            "(collect_device='gpu'), not through a folder every node must share")
+
+
 def setup_common(cfg, args, config_path):
     if args.trust_checkpoint:
         trust_checkpoints()
@@ -128,12 +161,13 @@ def setup_common(cfg, args, config_path):
         patch_cpu_distributed()  # CPU-only machines: gloo (no-op with CUDA)
     cfg.launcher = args.launcher
     if 'LOCAL_RANK' not in os.environ:
-        os.environ['LOCAL_RANK'] = str(args.local_rank)
+        os.environ['LOCAL_RANK'] = local_rank(args.launcher, args.local_rank)
     if args.work_dir is not None:
         cfg.work_dir = args.work_dir
     elif cfg.get('work_dir', None) is None:
         cfg.work_dir = osp.join('./work_dirs', osp.splitext(osp.basename(config_path))[0])
     check_work_dir(cfg.work_dir)
+    return gather_results_in_memory(cfg, nodes_from_env(args.launcher))  # a log line, or None
 
 
 def train_parser():
@@ -234,7 +268,7 @@ def build_train_runner(argv=None):
         args.cfg_options = {**(args.cfg_options or {}), 'optim_wrapper.type': 'AmpOptimWrapper'}
     cfg = load_config(args.config, args.cfg_options, **data_args(args))
     check_data_root(cfg, args.data_root)
-    setup_common(cfg, args, args.config)
+    nodes_note = setup_common(cfg, args, args.config)
     if args.vis_backend:
         add_vis_backends(cfg, args.vis_backend, args.config)
     if args.amp and 'optim_wrapper.loss_scale' not in args.cfg_options:
@@ -280,8 +314,9 @@ def build_train_runner(argv=None):
             if resume_note is None:
                 raise
             raise CheckpointLoadError(f'{e} ({resume_note})') from None
+    seed_note = resume_seed(cfg, loaded) if cfg.get('resume') else None
     runner = build_runner(cfg)
-    lines = describe(schedule, args.keep_schedule)
+    lines = describe(schedule, args.keep_schedule) + [seed_note, nodes_note]
     lines += [rescaled_options(schedule, args.cfg_options)] if args.cfg_options else []
     for line in filter(None, lines):
         if line.startswith('warning: '):
@@ -379,7 +414,7 @@ def test_main(argv=None):
         raise CLIError(f'attribute decoder file not found: {args.attr_decoder}')
     cfg = load_config(args.config, args.cfg_options, **data_args(args))
     check_data_root(cfg, args.data_root)
-    setup_common(cfg, args, args.config)
+    nodes_note = setup_common(cfg, args, args.config)
     cfg.load_from = args.checkpoint
     fp_metric = isinstance(cfg.test_evaluator, dict) and \
         cfg.test_evaluator.get('type') == 'FashionpediaMetric'
@@ -401,6 +436,8 @@ def test_main(argv=None):
         cfg.default_hooks.visualization.update(draw=True, test_out_dir=args.show_dir)
     runner = build_runner(cfg)
     show_dir = set_show_dir(runner, args.show_dir) if args.show_dir else None
+    if nodes_note:
+        runner.logger.info(nodes_note)
     check_loaded_weights(runner, args.checkpoint, args.allow_partial, loaded)
     biased = selection_warning(args.checkpoint, loaded, cfg)
     if biased:

@@ -84,9 +84,58 @@ def _rpn_box_loss(cfg):
     loss = _loss(h.get('loss_bbox'))
     if loss is None:
         return None
-    official = h.get('type') == 'OfficialRPNHead' and \
-        h.get('box_loss_norm', 'nonzero_per_level') == 'nonzero_per_level'
-    return loss + (', / non-zero targets, per level' if official else ', / sampled anchors')
+    ours = h.get('type') == 'OfficialRPNHead'
+    matched = ours and h.get('box_loss_anchors', 'matched') == 'matched'
+    per_level = ours and h.get('box_loss_norm', 'nonzero_per_level') == 'nonzero_per_level'
+    return loss + (', all matched anchors' if matched else ', sampled positives') + (
+        ', / non-zero targets, per level' if per_level else ', / sampled anchors')
+
+
+def _anchor_centres(cfg):
+    anchor = _get(cfg.model, 'rpn_head', 'anchor_generator') or {}
+    if not anchor:
+        return None
+    offset = anchor.get('center_offset', 0.0)  # mmdet AnchorGenerator: centre = offset x stride
+    return 'stride / 2 + k x stride' if offset == 0.5 else f'{offset:g} x stride + k x stride'
+
+
+def _rpn_matching(cfg):
+    """The RPN assigner (MaxIoUAssigner): fg ``IoU >= pos_iou_thr``, bg ``< neg_iou_thr``;
+    low-quality matches give each ground truth its best anchor (``gt_max_assign_all``: all
+    anchors tied at that IoU) when that IoU is ``>= min_pos_iou``."""
+    a = _get(cfg.model, 'train_cfg', 'rpn', 'assigner') or {}
+    if a.get('type', 'MaxIoUAssigner') != 'MaxIoUAssigner' or 'pos_iou_thr' not in a:
+        return None
+    text = f'fg >= {a["pos_iou_thr"]:g}, bg < {a["neg_iou_thr"]:g}'
+    if not a.get('match_low_quality', True):
+        return text
+    best = "each gt's best anchors" if a.get('gt_max_assign_all', True) else "each gt's best anchor"
+    low = a.get('min_pos_iou', 0.0)
+    return text + f', + {best}' + (f' at IoU >= {low:g}' if low > 0 else '')
+
+
+def _roi_align(cfg):
+    """mmcv RoIAlign of the box (and mask) RoI extractor: ``sampling_ratio`` points per bin
+    side (0: adaptive, ceil(bin size)), ``aligned`` = the half-pixel shift."""
+    texts = []
+    for key in ('bbox_roi_extractor', 'mask_roi_extractor'):
+        layer = _get(cfg.model, 'roi_head', key, 'roi_layer')
+        if not layer:
+            continue
+        ratio = layer.get('sampling_ratio', 0)
+        n = 'adaptive samples' if ratio == 0 else f'{ratio**2} sample{"s" if ratio > 1 else ""}'
+        shift = 'half-pixel shift' if layer.get('aligned', True) else 'no half-pixel shift'
+        texts.append(f'{n} per bin, {shift}')
+    if not texts:
+        return None
+    return texts[0] if len(set(texts)) == 1 else f'box: {texts[0]}; mask: {texts[1]}'
+
+
+def _mask_targets(cfg):
+    if not _get(cfg.model, 'roi_head', 'mask_head'):
+        return None
+    rcnn = _get(cfg.model, 'train_cfg', 'rcnn') or {}
+    return 'soft' if rcnn.get('soft_mask_target', False) else 'binary (> 0.5)'
 
 
 def _rcnn_box_loss(cfg):
@@ -227,8 +276,14 @@ def read_ours(cfg, gpus):
         _rpn_norm(cfg),
         'anchor side / ratios': [f'{anchor["scales"][0]:g} x stride',
                                  sorted(anchor['ratios'])] if anchor else None,
+        'anchor centres':
+        _anchor_centres(cfg),
+        'RPN anchor matching':
+        _rpn_matching(cfg),
         'RoI level mapping':
         _roi_mapping(cfg),
+        'RoIAlign sampling':
+        _roi_align(cfg),
         'box head':
         _head(cfg),
         'mask head':
@@ -246,6 +301,8 @@ def read_ours(cfg, gpus):
         'mask loss':
         _loss(_get(m, 'roi_head', 'mask_head', 'loss_mask'))
         and _loss(_get(m, 'roi_head', 'mask_head', 'loss_mask')) + ', / positive-RoI pixels',
+        'mask targets':
+        _mask_targets(cfg),
         'RoIs sampled per image / fg fraction': [sampler.get('num'),
                                                  sampler.get('pos_fraction')],
         'RoI fg / bg IoU':

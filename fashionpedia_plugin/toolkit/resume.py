@@ -77,3 +77,24 @@ def check_resume_weights(runner, checkpoint, loaded):
             f'cannot resume: {e.why} --resume continues the run that wrote it (its config); to '
             f'start a new run from its weights, use --cfg-options load_from={checkpoint} '
             '(with --allow-partial for the weights that fit)') from None
+
+
+def resume_seed(cfg, checkpoint):
+    """Set ``cfg.randomness.seed`` to the seed of the checkpoint resumed from; a log line when
+    that changed the config's, else None.
+
+    Why: mmengine's ``Runner.train()`` builds the train loop, and with it the sampler seeded
+    with the runner's seed, before ``load_or_resume()`` restores the checkpoint's seed
+    (mmengine runner/runner.py). A config without ``randomness.seed`` (mmdet's default, and
+    the paper configs) so resumed with a new data order: the batches skipped to reach the
+    iteration were another permutation's, and the rest of the epoch revisited images.
+    """
+    seed = (checkpoint.get('meta') or {}).get('seed') if isinstance(checkpoint, dict) else None
+    randomness = dict(cfg.get('randomness') or {})
+    before = randomness.get('seed')
+    if seed is None or before == seed:
+        return None
+    cfg.randomness = dict(randomness, seed=seed)
+    said = f'the config\'s seed {before}' if before is not None else 'a new random seed'
+    return (f'--resume: seed {seed} of the checkpoint, not {said}, so that the data order and '
+            'augmentations continue where it stopped')

@@ -39,6 +39,26 @@ def world_size_from_env(launcher):
     return 1
 
 
+def nodes_from_env(launcher):
+    """Machines of the job, from the launcher's environment (torchrun: ``WORLD_SIZE`` /
+    ``LOCAL_WORLD_SIZE``; slurm: ``SLURM_NNODES``; mpi: ``OMPI_COMM_WORLD_SIZE`` /
+    ``OMPI_COMM_WORLD_LOCAL_SIZE``), 1 when it does not say."""
+    env = os.environ
+
+    def ratio(total, local):
+        t, n = env.get(total, ''), env.get(local, '')
+        return int(t) // int(n) if t.isdigit() and n.isdigit() and int(n) > 0 else 1
+
+    if launcher == 'pytorch':
+        return ratio('WORLD_SIZE', 'LOCAL_WORLD_SIZE')
+    if launcher == 'slurm':
+        n = env.get('SLURM_NNODES', env.get('SLURM_JOB_NUM_NODES', ''))
+        return int(n) if n.isdigit() else 1
+    if launcher == 'mpi':
+        return ratio('OMPI_COMM_WORLD_SIZE', 'OMPI_COMM_WORLD_LOCAL_SIZE')
+    return 1
+
+
 def _scale(value, factor):
     if isinstance(value, (list, tuple)):
         return [_scale(v, factor) for v in value]
@@ -105,6 +125,11 @@ def resolve_schedule(cfg, world_size, keep=False):
             for key in SCALED_SCHEDULER_KEYS:
                 if key in s:
                     s[key] = _scale(s[key], factor)
+        if (cfg.get('auto_scale_lr') or {}).get('base_batch_size'):
+            # the lr is now the one for `total`: the dumped config must say so, or a rerun of it
+            # with --keep-schedule --auto-scale-lr scales from the original base (x 1 at 16 ->
+            # 16 when it was resolved for 8), and the recipe check reads another GPU count
+            cfg.auto_scale_lr.base_batch_size = total
     record = dict(
         enable=enable,
         world_size=world_size,

@@ -65,7 +65,11 @@ class CheckpointProvenanceHook(Hook):
             runner.logger.warning(line)
 
     def before_train(self, runner):
-        if not runner._resume or runner.world_size == 1:
+        if runner.world_size == 1:
             return
+        # every rank gathers, resumed or not: tools/train.py --resume decides on each rank from
+        # its own work dir, so a node that found nothing (and loads the config's load_from)
+        # must meet the others here; skipping it would leave them waiting in this collective
+        # while it trains (a hang until the NCCL timeout, not one line)
         from mmengine.dist import all_gather_object
         check_same_start(all_gather_object(runner.iter))

@@ -1,12 +1,17 @@
-"""The RPN head of the official implementation: per-level BN and the official box-loss scale."""
+"""The RPN head of the official implementation: per-level BN, the official box-loss scale and
+the anchors it regresses."""
+import torch
 import torch.nn as nn
 import torch.nn.functional as F
 from mmcv.cnn import build_norm_layer
 from mmdet.models.dense_heads import RPNHead
-from mmdet.models.utils import multi_apply
+from mmdet.models.task_modules.prior_generators import anchor_inside_flags
+from mmdet.models.utils import multi_apply, unmap
 from mmdet.registry import MODELS
+from mmengine.structures import InstanceData
 
 BOX_LOSS_NORMS = ('mmdet', 'nonzero_per_level')
+BOX_LOSS_ANCHORS = ('sampled', 'matched')
 
 
 @MODELS.register_module()
@@ -26,18 +31,32 @@ class OfficialRPNHead(RPNHead):
        loss_weight=1/9)``. The count is over the process's batch (the official one over the
        replica's batch); with none, the level's loss is 0, as TF's safe division.
 
+    3. ``box_loss_anchors='matched'`` (official ``dataloader/anchor.py``
+       ``RpnAnchorLabeler.label_anchors``: only the score targets are subsampled, 256 per image
+       at half positives; the box targets are those of every matched anchor): every anchor the
+       assigner matched regresses, not only the <= 128 sampled positives (``'sampled'``, mmdet).
+
     The score loss needs no change: official ``RpnScoreLoss`` divides each level's sum by
     ``batch x rpn_batch_size_per_im`` (256), mmdet by the sampled anchors (256 per image).
     Shapes: level ``l`` features ``(N, C, H_l, W_l)`` -> scores ``(N, A, H_l, W_l)``, deltas
     ``(N, 4A, H_l, W_l)`` for ``A`` anchors per location.
     """
 
-    def __init__(self, *args, norm_cfg=None, box_loss_norm='nonzero_per_level', **kwargs):
+    def __init__(self,
+                 *args,
+                 norm_cfg=None,
+                 box_loss_norm='nonzero_per_level',
+                 box_loss_anchors='matched',
+                 **kwargs):
         if box_loss_norm not in BOX_LOSS_NORMS:
             raise ValueError(f'box_loss_norm must be one of {BOX_LOSS_NORMS}, '
                              f'got {box_loss_norm!r}')
+        if box_loss_anchors not in BOX_LOSS_ANCHORS:
+            raise ValueError(f'box_loss_anchors must be one of {BOX_LOSS_ANCHORS}, '
+                             f'got {box_loss_anchors!r}')
         self.norm_cfg = norm_cfg
         self.box_loss_norm = box_loss_norm
+        self.box_loss_anchors = box_loss_anchors
         super().__init__(*args, **kwargs)
         assert not self.reg_decoded_bbox, 'the official RPN regresses encoded deltas'
 
@@ -81,3 +100,53 @@ class OfficialRPNHead(RPNHead):
         nonzero = (weights > 0).sum().clamp(min=1).to(bbox_pred.dtype)
         loss_bbox = self.loss_bbox(bbox_pred, bbox_targets, weights, avg_factor=nonzero)
         return loss_cls, loss_bbox
+
+    def _get_targets_single(self,
+                            flat_anchors,
+                            valid_flags,
+                            gt_instances,
+                            img_meta,
+                            gt_instances_ignore=None,
+                            unmap_outputs=True):
+        """mmdet 3.3's ``AnchorHead._get_targets_single`` for the RPN (one class, encoded
+        deltas), except that with ``box_loss_anchors='matched'`` the box targets and weights are
+        those of every anchor the assigner matched; labels and label weights stay those of the
+        sampled anchors. ``flat_anchors`` ``(A, 4)`` of all levels -> per anchor ``labels``
+        ``(A, )``, ``label_weights`` ``(A, )``, ``bbox_targets``/``bbox_weights`` ``(A, 4)``."""
+        if self.box_loss_anchors == 'sampled':
+            return super()._get_targets_single(flat_anchors, valid_flags, gt_instances, img_meta,
+                                               gt_instances_ignore, unmap_outputs)
+        inside = anchor_inside_flags(flat_anchors, valid_flags, img_meta['img_shape'][:2],
+                                     self.train_cfg['allowed_border'])
+        if not inside.any():
+            raise ValueError('There is no valid anchor inside the image boundary. Please check '
+                             'the image size and anchor sizes, or set ``allowed_border`` to -1 '
+                             'to skip the condition.')
+        anchors = flat_anchors[inside]
+        priors = InstanceData(priors=anchors)
+        assign_result = self.assigner.assign(priors, gt_instances, gt_instances_ignore)
+        sampling_result = self.sampler.sample(assign_result, priors, gt_instances)
+        num = anchors.shape[0]
+        labels = anchors.new_full((num, ), self.num_classes, dtype=torch.long)
+        label_weights = anchors.new_zeros(num, dtype=torch.float)
+        pos_inds, neg_inds = sampling_result.pos_inds, sampling_result.neg_inds
+        labels[pos_inds] = sampling_result.pos_gt_labels
+        pos_weight = self.train_cfg['pos_weight']
+        label_weights[pos_inds] = 1.0 if pos_weight <= 0 else pos_weight
+        label_weights[neg_inds] = 1.0
+        # every matched anchor's deltas to its ground truth, zeros elsewhere; masks, not
+        # nonzero(): no host-device sync for the (A, 4) targets
+        matched = (assign_result.gt_inds > 0)[:, None]
+        bbox_targets = anchors.new_zeros(num, self.bbox_coder.encode_size)
+        if len(gt_instances) > 0:
+            gts = gt_instances.bboxes[(assign_result.gt_inds - 1).clamp(min=0)]
+            bbox_targets = torch.where(matched, self.bbox_coder.encode(anchors, gts), bbox_targets)
+        bbox_weights = matched.to(bbox_targets.dtype).expand_as(bbox_targets).contiguous()
+        if unmap_outputs:
+            total = flat_anchors.size(0)
+            labels = unmap(labels, total, inside, fill=self.num_classes)
+            label_weights = unmap(label_weights, total, inside)
+            bbox_targets = unmap(bbox_targets, total, inside)
+            bbox_weights = unmap(bbox_weights, total, inside)
+        return (labels, label_weights, bbox_targets, bbox_weights, pos_inds, neg_inds,
+                sampling_result)
