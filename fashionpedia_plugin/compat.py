@@ -47,6 +47,16 @@ workaround has a test that fails without it (``tests/test_compat.py``; 4:
    into it or forgotten (``tests/test_compat.py``: a copied work dir's resume removes the
    original's ``best_*.pth`` without the hook, its own with it; ``tests/test_resume.py``: the
    path cases, and a moved work dir resumed by ``tools/train.py``).
+6. ``resume_seed`` -- at ``--resume``, in ``tools/train.py`` (``toolkit/resume.py``), no patch.
+   mmengine 0.10.7's ``Runner.train()`` builds the train loop (the sampler seeded with the
+   runner's seed) before ``load_or_resume()`` restores the checkpoint's seed: without
+   ``randomness.seed`` a resume drew another data order. The checkpoint's seed is set in the
+   config before the runner is built (``tests/test_checkpoint.py``).
+7. ``gather_results_in_memory``, ``local_rank`` -- at launch (``toolkit/launch.py``), no patch.
+   mmengine's ``collect_results_cpu`` (the metrics' default ``collect_device='cpu'``) needs a
+   folder every node shares; on several nodes the metrics gather through the process group.
+   mmengine's ``_init_dist_mpi`` sets no ``LOCAL_RANK`` that ``Runner.wrap_model`` reads
+   (``tests/test_launch.py``).
 """
 import contextlib
 import functools
