@@ -91,6 +91,64 @@ def test_rpn_box_loss_is_the_official_per_level_formula():
     assert float(sum(mmdet)) < 0.5 * float(sum(losses['loss_rpn_bbox']))
 
 
+def _plugin_syncs(recorder):
+    return {k: n for k, n in recorder.counts.items() if k[1].startswith('fashionpedia_plugin/')}
+
+
+def test_rpn_targets_skip_the_inside_mask_when_the_pad_is_the_batch():
+    """With every image padded to the batch's shape (LSJ) the inside mask is all True: the
+    targets are mmdet's masked path's, bit for bit, without its host-device syncs."""
+    from fashionpedia_plugin.toolkit.step_profile import SyncRecorder
+    head = _rpn()
+    feats, metas, gts = _rpn_case()
+    metas = [dict(m, batch_input_shape=(128, 128)) for m in metas]
+    anchors, valid = head.get_anchors([f.shape[-2:] for f in feats], metas, device='cpu')
+    assert all(bool(flags.all()) for image in valid for flags in image)
+    assert all(head._every_anchor_inside(m, sum(a.size(0) for a in anchors[0])) for m in metas)
+    torch.manual_seed(1)  # the sampler draws the same anchors on both paths
+    with SyncRecorder() as fast_syncs:
+        fast = head.get_targets(anchors, valid, gts, metas)
+    head._every_anchor_inside = lambda meta, n: False  # mmdet's mask, indexing and unmap
+    torch.manual_seed(1)
+    with SyncRecorder() as masked_syncs:
+        masked = head.get_targets(anchors, valid, gts, metas)
+    assert not _plugin_syncs(fast_syncs)
+    assert sum(_plugin_syncs(masked_syncs).values()) >= 2  # at least one per image
+    for got, want in zip(fast[:4], masked[:4]):
+        assert all(torch.equal(g, w) for g, w in zip(got, want))
+    assert float(fast[4]) == float(masked[4])
+
+
+def test_rpn_targets_mask_the_anchors_past_a_smaller_pad():
+    """An image padded smaller than the batch (no LSJ): the anchors past its pad are invalid,
+    mmdet's mask applies and none of them gets a target."""
+    head = _rpn()
+    feats, metas, gts = _rpn_case()
+    metas = [dict(img_shape=(96, 96), pad_shape=(96, 96), batch_input_shape=(128, 128))] * 2
+    anchors, valid = head.get_anchors([f.shape[-2:] for f in feats], metas, device='cpu')
+    assert not head._every_anchor_inside(metas[0], sum(a.size(0) for a in anchors[0]))
+    labels, label_weights, _, box_weights, _ = head.get_targets(anchors, valid, gts, metas)[:5]
+    for level_valid, lw, bw in zip(valid[0], label_weights, box_weights):
+        invalid = ~level_valid
+        assert invalid.any()
+        assert not lw[0][invalid].any() and not bw[0][invalid].any()
+
+
+def test_rpn_targets_mask_a_level_larger_than_its_pad():
+    """The pad is the batch, but a level's map is one row and column larger than
+    ``ceil(pad / stride)`` (a backbone without same padding): the anchor count tells the host,
+    mmdet's mask applies and the extra locations get no target."""
+    head = _rpn()
+    _, metas, gts = _rpn_case()
+    metas = [dict(m, batch_input_shape=(128, 128)) for m in metas]
+    anchors, valid = head.get_anchors([(17, 17), (8, 8)], metas, device='cpu')
+    assert not head._every_anchor_inside(metas[0], sum(a.size(0) for a in anchors[0]))
+    labels, label_weights, _, box_weights, _ = head.get_targets(anchors, valid, gts, metas)[:5]
+    invalid = ~valid[0][0]
+    assert int(invalid.sum()) == (17 * 17 - 16 * 16) * 3
+    assert not label_weights[0][0][invalid].any() and not box_weights[0][0][invalid].any()
+
+
 def test_rpn_batch_norm_per_level_shared_conv():
     head = _rpn(norm_cfg=dict(type='BN'))
     assert len(head.rpn_norms) == 2 and isinstance(head.rpn_conv, torch.nn.Conv2d)

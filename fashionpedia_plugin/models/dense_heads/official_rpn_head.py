@@ -101,6 +101,27 @@ class OfficialRPNHead(RPNHead):
         loss_bbox = self.loss_bbox(bbox_pred, bbox_targets, weights, avg_factor=nonzero)
         return loss_cls, loss_bbox
 
+    def _every_anchor_inside(self, img_meta, num_anchors):
+        """Whether mmdet's inside mask (``anchor_inside_flags``) is all True, decided on the
+        host. With ``allowed_border < 0`` (mmdet's RPN default, ours) the mask is the valid
+        flags, and ``AnchorGenerator.valid_flags`` marks invalid only the locations of a level
+        of stride ``s`` past ``ceil(pad / s)``. Two host facts make every flag True: the
+        image's ``pad_shape`` is the batch's input shape (LSJ's fixed-size pad), and the
+        ``num_anchors`` anchors (all levels) are exactly those of ``ceil(pad / s)``-sized maps
+        (a conv net with same padding, ResNet + FPN: no level is larger than its valid part).
+        Then the mask, the boolean indexing and the unmap of mmdet's code are identities that
+        each cost a host-device sync per image; otherwise mmdet's path runs
+        (``tests/test_official_heads.py`` checks both paths agree)."""
+        batch = img_meta.get('batch_input_shape')  # set by DetDataPreprocessor
+        pad_h, pad_w = img_meta['pad_shape'][:2]
+        if self.train_cfg['allowed_border'] >= 0 or batch is None or (pad_h, pad_w) != tuple(
+                batch[:2]):
+            return False
+        gen = self.prior_generator
+        expected = sum(-(-pad_h // int(s_h)) * -(-pad_w // int(s_w)) * n
+                       for (s_w, s_h), n in zip(gen.strides, gen.num_base_priors))
+        return num_anchors == expected
+
     def _get_targets_single(self,
                             flat_anchors,
                             valid_flags,
@@ -116,13 +137,17 @@ class OfficialRPNHead(RPNHead):
         if self.box_loss_anchors == 'sampled':
             return super()._get_targets_single(flat_anchors, valid_flags, gt_instances, img_meta,
                                                gt_instances_ignore, unmap_outputs)
-        inside = anchor_inside_flags(flat_anchors, valid_flags, img_meta['img_shape'][:2],
-                                     self.train_cfg['allowed_border'])
-        if not inside.any():
-            raise ValueError('There is no valid anchor inside the image boundary. Please check '
-                             'the image size and anchor sizes, or set ``allowed_border`` to -1 '
-                             'to skip the condition.')
-        anchors = flat_anchors[inside]
+        every = self._every_anchor_inside(img_meta, flat_anchors.size(0))
+        if every:  # known on the host: no mask, no boolean indexing, no unmap (no syncs)
+            inside, anchors = None, flat_anchors
+        else:
+            inside = anchor_inside_flags(flat_anchors, valid_flags, img_meta['img_shape'][:2],
+                                         self.train_cfg['allowed_border'])
+            if not inside.any():
+                raise ValueError('There is no valid anchor inside the image boundary. Please '
+                                 'check the image size and anchor sizes, or set '
+                                 '``allowed_border`` to -1 to skip the condition.')
+            anchors = flat_anchors[inside]
         priors = InstanceData(priors=anchors)
         assign_result = self.assigner.assign(priors, gt_instances, gt_instances_ignore)
         sampling_result = self.sampler.sample(assign_result, priors, gt_instances)
@@ -142,7 +167,7 @@ class OfficialRPNHead(RPNHead):
             gts = gt_instances.bboxes[(assign_result.gt_inds - 1).clamp(min=0)]
             bbox_targets = torch.where(matched, self.bbox_coder.encode(anchors, gts), bbox_targets)
         bbox_weights = matched.to(bbox_targets.dtype).expand_as(bbox_targets).contiguous()
-        if unmap_outputs:
+        if unmap_outputs and not every:
             total = flat_anchors.size(0)
             labels = unmap(labels, total, inside, fill=self.num_classes)
             label_weights = unmap(label_weights, total, inside)
