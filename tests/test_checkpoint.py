@@ -1,6 +1,8 @@
 """A checkpoint that does not fit the model stops tools/test.py, tools/infer.py and load_from
 before anything runs (apis/checkpoint.py), in one line; --allow-partial loads it loudly."""
+import os
 import os.path as osp
+import re
 
 import pytest
 import torch
@@ -61,6 +63,7 @@ def test_test_tool_stops_before_inference(trained, synthetic_root, tmp_path):
                             'to load only the weights that fit (e.g. to fine-tune from them), '
                             'with a warning.'), err[-1]
     assert 'Traceback' not in res.stderr and 'Epoch(test)' not in res.stdout
+    assert not [p.name for p in tmp_path.iterdir() if re.fullmatch(r'\d{8}_\d{6}', p.name)]
     # loudly, on request
     res = tool(f'{TOOLS}/test.py', PLAIN_DEMO, ckpt, '--work-dir', tmp_path, '--allow-partial',
                '--cfg-options', *opts)
@@ -83,6 +86,7 @@ def test_infer_and_load_from_check_too(trained, synthetic_root, tmp_path):
         *tiny_cfg_options(synthetic_root, work),
         check=False)
     assert res.returncode == 2 and 'has an attribute head' in res.stderr.splitlines()[-1]
+    assert not [p for p in os.listdir(work) if re.fullmatch(r'\d{8}_\d{6}', p)]  # no empty run
 
 
 def test_resume_from_another_models_checkpoint_stops_in_one_line(trained, synthetic_root, tmp_path):

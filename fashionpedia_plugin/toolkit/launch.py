@@ -87,10 +87,22 @@ def build_runner(cfg):
     return QuietRunner.from_cfg(cfg) if 'runner_type' not in cfg else RUNNERS.build(cfg)
 
 
-def check_loaded_weights(runner, checkpoint, allow_partial, loaded=None):
-    """The checkpoint fits the runner's model, before any step runs (``apis/checkpoint.py``)."""
+def check_loaded_weights(runner, checkpoint, allow_partial, loaded=None, temp_dir=None):
+    """The checkpoint fits the runner's model, before any step runs (``apis/checkpoint.py``).
+    A refused checkpoint leaves nothing behind: the run's log folder that building the Runner
+    made (``work_dir/<timestamp>/``, no step ran in it) and ``temp_dir`` are removed."""
     from ..apis.checkpoint import check_checkpoint
-    check_checkpoint(runner.model, checkpoint, allow_partial, runner.logger, loaded)
+    try:
+        check_checkpoint(runner.model, checkpoint, allow_partial, runner.logger, loaded)
+    except Exception:  # CheckpointMismatchError: the tool prints it in one line
+        for handler in list(runner.logger.handlers):  # the log file lives in the log folder
+            if isinstance(handler, logging.FileHandler):
+                handler.close()
+                runner.logger.removeHandler(handler)
+        for path in (runner.log_dir, temp_dir):
+            if path:
+                shutil.rmtree(path, ignore_errors=True)
+        raise
 
 
 def selection_warning(checkpoint_path, checkpoint, cfg):
@@ -438,7 +450,7 @@ def test_main(argv=None):
     show_dir = set_show_dir(runner, args.show_dir) if args.show_dir else None
     if nodes_note:
         runner.logger.info(nodes_note)
-    check_loaded_weights(runner, args.checkpoint, args.allow_partial, loaded)
+    check_loaded_weights(runner, args.checkpoint, args.allow_partial, loaded, temp_dir=tmp)
     biased = selection_warning(args.checkpoint, loaded, cfg)
     if biased:
         runner.logger.warning(biased[len('warning: '):])
