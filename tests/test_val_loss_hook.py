@@ -1,19 +1,29 @@
 """ValLossHook: validation losses are logged, ground truth moves to the input frame."""
+import os.path as osp
+
 import numpy as np
+import pytest
 from conftest import DEMO_CONFIG
 
+NO_ATTR_DEMO = osp.join(
+    osp.dirname(DEMO_CONFIG), 'mask-rcnn_r18_fpn_demo-520it_synthetic-fashionpedia.py')
 
-def test_val_loss_hook_logs_losses(tmp_path, synthetic_root):
+
+@pytest.mark.parametrize(
+    'config, attr', [(DEMO_CONFIG, True), (NO_ATTR_DEMO, False)], ids=['demo', 'no-attr-twin'])
+def test_val_loss_hook_logs_losses(tmp_path, synthetic_root, config, attr):
+    """Both demo configs log validation losses, so their curves compare side by side."""
     from conftest import tiny_cfg_options
 
     from fashionpedia_plugin.toolkit.launch import build_train_runner
     runner = build_train_runner([
-        DEMO_CONFIG, '--work-dir',
+        config, '--work-dir',
         str(tmp_path), '--cfg-options', *tiny_cfg_options(synthetic_root, str(tmp_path))
     ])
     runner.train()
     hub = runner.message_hub
-    for key in ('val/val_loss', 'val/val_loss_attr', 'val/val_loss_mask', 'val/val_loss_cls'):
+    assert ('val/val_loss_attr' in hub.log_scalars) == attr
+    for key in ('val/val_loss', 'val/val_loss_mask', 'val/val_loss_cls'):
         assert key in hub.log_scalars, key
         assert np.isfinite(hub.get_scalar(key).current())
 

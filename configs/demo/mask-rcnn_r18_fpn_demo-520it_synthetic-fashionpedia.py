@@ -19,9 +19,6 @@ model = dict(
             reg_class_agnostic=False,
             loss_cls=dict(type='CrossEntropyLoss', use_sigmoid=False, loss_weight=1.0),
             loss_bbox=dict(type='L1Loss', loss_weight=1.0))))
-custom_hooks = [
-    dict(type='InvalidLossHook'), dict(type='RNGStateHook'), dict(type='CheckpointProvenanceHook'),
-    dict(type='WeightsOnlyCheckpointHook')
-]
+# custom_hooks (ValLossHook and the rest) are the demo's: both log val_loss, side by side
 val_evaluator = dict(attribute_metric=False)
 test_evaluator = val_evaluator
