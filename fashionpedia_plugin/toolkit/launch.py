@@ -91,10 +91,10 @@ def check_loaded_weights(runner, checkpoint, allow_partial, loaded=None, temp_di
     """The checkpoint fits the runner's model, before any step runs (``apis/checkpoint.py``).
     A refused checkpoint leaves nothing behind: the run's log folder that building the Runner
     made (``work_dir/<timestamp>/``, no step ran in it) and ``temp_dir`` are removed."""
-    from ..apis.checkpoint import check_checkpoint
+    from ..apis.checkpoint import CheckpointMismatchError, check_checkpoint
     try:
         check_checkpoint(runner.model, checkpoint, allow_partial, runner.logger, loaded)
-    except Exception:  # CheckpointMismatchError: the tool prints it in one line
+    except CheckpointMismatchError:  # the refusal (one line); other errors keep their log
         for handler in list(runner.logger.handlers):  # the log file lives in the log folder
             if isinstance(handler, logging.FileHandler):
                 handler.close()
